@@ -1,0 +1,8 @@
+# procsort/build.mk - procsort, the procmail 3.22 drop-in delivery agent.
+#
+# Everything but main() goes into procsort/libprocsort.a so that the C unit
+# tests link the same code; folder*.c and lock*.c (delivery to folders) are
+# picked up by the same wildcard.
+PROCSORT_OBJS := $(filter-out procsort/procsort.o,$(patsubst %.c,%.o,$(wildcard procsort/*.c)))
+procsort/libprocsort.a: $(PROCSORT_OBJS)
+ARCHIVES := procsort/libprocsort.a $(ARCHIVES)
