@@ -15,6 +15,13 @@
  * table_open() fail; with it, bad lines are skipped as postmap(1) skips
  * them and the table opens (err still lists them).  A file that cannot be
  * read or an unknown type always fails.
+ *
+ * Specs: "type:/path" for a file, and Postfix 3.7's inline form
+ * "type:{ {rule}, {rule} }", whose rules are read as the lines of a file.
+ * table_open_text() reads a file-based type from memory (tests, fuzzing):
+ * name is what error messages and table_match.file call it.
+ *
+ * Where types live and how to add one: libmatch/table.c and table_type.h.
  */
 #ifndef MAILSIFT_TABLE_H
 #define MAILSIFT_TABLE_H
@@ -35,6 +42,8 @@ struct table_match {
 };
 
 struct table *table_open(const char *specs, int flags, struct buf *err);
+struct table *table_open_text(const char *type, const char *name, const char *text,
+                              size_t len, int flags, struct buf *err);
 void table_free(struct table *table);
 int table_lookup(const struct table *table, const char *key, size_t keylen,
                  struct table_match *match, struct buf *err);
