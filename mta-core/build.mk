@@ -1,0 +1,16 @@
+# mta-core/build.mk - the MTA: mta-core (sbin), its archive and man pages.
+#
+# Every mta-core/*.c that is not a program's main() goes into
+# mta-core/libmtacore.a, so that C unit tests link the modules they test.
+# A new program adds its main object to MTA_CORE_MAINS and a rule below.
+MTA_CORE_MAINS := mta-core/mta-core.o
+MTA_CORE_OBJS := $(filter-out $(MTA_CORE_MAINS),$(patsubst %.c,%.o,$(wildcard mta-core/*.c)))
+
+mta-core/libmtacore.a: $(MTA_CORE_OBJS)
+ARCHIVES := mta-core/libmtacore.a $(ARCHIVES)
+
+# The daemon itself (mta-core.c) and its man pages join here when they land.
+
+# STARTTLS runs on libevent's OpenSSL bufferevents; --as-needed keeps the
+# library out of the programs that do not use it.
+LDLIBS_ALL += $(shell $(PKG_CONFIG) --libs libevent_openssl 2>/dev/null)

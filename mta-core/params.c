@@ -1,0 +1,139 @@
+/*
+ * params.c - the one list of main.cf parameters mta-core and mtaq know,
+ * and loading a configuration with them.
+ *
+ * Defaults are Postfix's (postconf -d) unless a comment says why not; the
+ * ones Postfix computes at run time (myhostname, mydomain) are filled in
+ * by params_load() when the configuration leaves them empty.  Keep the list
+ * grouped by the module that reads it, and mta-core.conf(5) in step.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libmatch/mem.h"
+#include "libmatch/msg.h"
+#include "mta-core/params.h"
+
+const struct config_param mta_params[] = {
+    /* Names of this system. */
+    { "myhostname", "" },   /* empty: gethostname() at start-up */
+    { "mydomain", "" },     /* empty: myhostname minus its first label, else localdomain */
+    { "myorigin", "$myhostname" },
+    { "mydestination", "$myhostname, localhost.$mydomain, localhost" },
+    { "mail_name", "mailsift" },
+    { "mail_owner", "postfix" },
+    { "syslog_name", "mta-core" },
+    { "syslog_facility", "mail" },
+
+    /* The SMTP server: listening, limits, timeouts. */
+    { "smtpd_listen", "127.0.0.1:25" },
+    { "smtpd_banner", "$myhostname ESMTP $mail_name" },
+    { "default_process_limit", "100" },
+    { "smtpd_timeout", "300s" },
+    { "smtpd_starttls_timeout", "300s" },
+    { "smtpd_soft_error_limit", "10" },
+    { "smtpd_hard_error_limit", "20" },
+    { "smtpd_error_sleep_time", "1s" },
+    { "smtpd_junk_command_limit", "100" },
+    { "smtpd_recipient_limit", "1000" },
+    { "smtpd_helo_required", "no" },
+    { "smtpd_peername_lookup", "yes" },
+    { "smtpd_forbidden_commands", "CONNECT GET POST" },
+    { "smtpd_forbid_bare_newline_reject_code", "550" },
+    { "disable_vrfy_command", "no" },
+    { "smtputf8_enable", "yes" },
+    { "line_length_limit", "2048" },
+    { "header_size_limit", "102400" },
+    { "message_size_limit", "10240000" },
+
+    /* Per-client limits (Postfix's anvil). */
+    { "anvil_rate_time_unit", "60s" },
+    { "smtpd_client_connection_count_limit", "50" },
+    { "smtpd_client_connection_rate_limit", "0" },
+    { "smtpd_client_message_rate_limit", "0" },
+    { "smtpd_client_recipient_rate_limit", "0" },
+    { "smtpd_client_event_limit_exceptions", "$mynetworks" },
+
+    /* Relay control and access policy. */
+    { "mynetworks", "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128" },
+    { "relay_domains", "" },
+    { "relay_domains_reject_code", "554" },
+    { "access_maps", "" },
+    { "access_map_reject_code", "554" },
+    { "access_map_defer_code", "450" },
+    { "smtpd_delay_reject", "yes" },
+    { "recipient_delimiter", "" },
+
+    /* TLS. */
+    { "smtpd_tls_cert_file", "" },
+    { "smtpd_tls_key_file", "" },
+    { "smtpd_tls_security_level", "" },
+    { "smtpd_tls_protocols", ">=TLSv1.2" },
+    { "smtpd_tls_ciphers", "" },
+    { "smtpd_tls_received_header", "no" },
+
+    /* The queue and local delivery (the queue's own parameters follow). */
+    { "queue_directory", "/var/spool/mta-core" },
+    { "home_base", "" },
+
+    { NULL, NULL },
+};
+
+/*
+ * params_fill_names - Postfix computes myhostname and mydomain when they
+ * are not set; so do we, before anything expands $myhostname.
+ */
+static void params_fill_names(struct config *cfg)
+{
+    struct buf assign = BUF_INIT;
+    struct buf err = BUF_INIT;
+    const char *value;
+    char host[HOST_NAME_MAX + 1];
+
+    value = config_get(cfg, "myhostname");
+    if (value == NULL || *value == 0) {
+        if (gethostname(host, sizeof(host)) < 0)
+            msg_fatal("gethostname: %s", strerror(errno));
+        host[sizeof(host) - 1] = 0;
+        buf_printf(&assign, "myhostname=%s", host);
+        if (config_set(cfg, assign.data, &err) < 0)
+            msg_panic("params: %s", err.data);
+    }
+    value = config_get(cfg, "mydomain");
+    if (value == NULL || *value == 0) {
+        const char *dot = strchr(config_get(cfg, "myhostname"), '.');
+
+        buf_reset(&assign);
+        buf_printf(&assign, "mydomain=%s", dot && dot[1] ? dot + 1 : "localdomain");
+        if (config_set(cfg, assign.data, &err) < 0)
+            msg_panic("params: %s", err.data);
+    }
+    buf_free(&assign);
+    buf_free(&err);
+}
+
+/*
+ * params_load - the configuration: the file (when path is not NULL; a
+ * missing file is fatal only with must_exist), then the -o overrides, then
+ * the computed names.  Any error is fatal: a daemon must not start with a
+ * configuration it does not understand.
+ */
+struct config *params_load(const char *path, char *const *overrides, int noverride, int must_exist)
+{
+    struct config *cfg = config_new(mta_params);
+    struct buf err = BUF_INIT;
+    int i;
+
+    if (path && (must_exist || access(path, F_OK) == 0) && config_load(cfg, path, &err) < 0)
+        msg_fatal("%s", err.data);
+    for (i = 0; i < noverride; i++)
+        if (config_set(cfg, overrides[i], &err) < 0)
+            msg_fatal("%s", err.data);
+    if (config_check(cfg, &err) < 0)
+        msg_fatal("%s", err.data);
+    params_fill_names(cfg);
+    buf_free(&err);
+    return cfg;
+}
