@@ -96,6 +96,7 @@ int main(int argc, char **argv)
     print_problems(&err);
     if (table == NULL) {
         fprintf(stderr, "tablequery: fatal: table %s: not loaded\n", argv[optind]);
+        buf_free(&err);
         return 2;
     }
     if (optind == argc - 2) {
