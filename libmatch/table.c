@@ -43,6 +43,10 @@
 static const struct table_type *const table_builtin[] = {
     &table_type_regexp,
     &table_type_pcre,
+    &table_type_texthash,
+    &table_type_hash,
+    &table_type_lmdb,
+    &table_type_cidr,
 };
 
 /* Types a program added (table_type_register); appended under the lock. */

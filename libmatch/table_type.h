@@ -46,6 +46,12 @@ struct table_type {
 extern const struct table_type table_type_regexp;
 extern const struct table_type table_type_pcre;
 
+/* Indexed and network tables (table_hash.c, table_cidr.c). */
+extern const struct table_type table_type_texthash;
+extern const struct table_type table_type_hash;
+extern const struct table_type table_type_lmdb;
+extern const struct table_type table_type_cidr;
+
 void table_type_register(const struct table_type *type);
 
 #endif
