@@ -9,9 +9,10 @@
  *
  * As in Postfix, a block with bits set beyond its prefix is an error
  * ("non-null host address bits"), and IPv4 rules never match IPv6 keys
- * nor the reverse, except that an IPv4-mapped IPv6 key (::ffff:1.2.3.4) is
- * looked up as the IPv4 address it carries.  Keys that are not addresses
- * find nothing.  Postfix's if/endif blocks are not supported (an error).
+ * nor the reverse (an IPv4-mapped key ::ffff:1.2.3.4 is an IPv6 key; the
+ * SMTP server hands over client addresses in IPv4 form, as Postfix's
+ * does).  Keys that are not addresses find nothing.  Postfix's if/endif
+ * blocks are not supported (an error).
  *
  * Trusts: nothing in the text.
  */
@@ -60,13 +61,7 @@ static int cidr_parse_addr(const char *text, size_t len, int *family, unsigned c
         return 1;
     }
     if (strchr(tmp, ':') && inet_pton(AF_INET6, tmp, addr) == 1) {
-        static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
         *family = AF_INET6;
-        if (memcmp(addr, mapped, 12) == 0) {
-            memmove(addr, addr + 12, 4);
-            *family = AF_INET;
-        }
         return 1;
     }
     return 0;
@@ -88,7 +83,7 @@ static void cidr_error(struct buf *err, const char *name, int line, const char *
 {
     if (err->len > 0 && err->data[err->len - 1] != '\n')
         buf_addch(err, '\n');
-    buf_printf(err, "%s, line %d: %s: \"%s\"", name, line, what, text);
+    buf_printf(err, "%s, line %d: %s in \"%s\"", name, line, what, text);
 }
 
 /* cidr_parse_rule - one "block result" line; NULL reason when it is good */
@@ -103,30 +98,24 @@ static const char *cidr_parse_rule(char *line, struct cidr_rule *r)
     }
     end = p + strcspn(p, " \t");
     if (*end == 0)
-        return "expected network_address/mask result";
+        return "no lookup result";
     *end++ = 0;
     while (*end == ' ' || *end == '\t')
         end++;
     if (*end == 0)
-        return "expected network_address/mask result";
+        return "no lookup result";
     if (strcmp(p, "if") == 0 || strcmp(p, "endif") == 0)
         return "if/endif is not supported";
     slash = strchr(p, '/');
     if (!cidr_parse_addr(p, slash ? (size_t) (slash - p) : strlen(p), &r->family, r->addr))
         return "bad network address";
     max = r->family == AF_INET ? 32 : 128;
-    /* A "[::ffff:1.2.3.0]/120" block is an IPv4 block to us: adjust the bits. */
     if (slash) {
         char *q;
         long bits = strtol(slash + 1, &q, 10);
 
-        if (q == slash + 1 || *q || bits < 0 || bits > (strchr(p, ':') ? 128 : 32))
-            return "bad network mask length";
-        if (r->family == AF_INET && strchr(p, ':')) {
-            if (bits < 96)
-                return "bad network mask length";
-            bits -= 96;
-        }
+        if (q == slash + 1 || *q || bits < 0 || bits > max)
+            return "bad mask length";
         r->bits = (int) bits;
     } else {
         r->bits = max;

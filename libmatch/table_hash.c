@@ -88,22 +88,30 @@ static const struct hash_entry *hash_find(const struct hash_table *t, const char
     return NULL;
 }
 
-/* hash_index - build the slots once every entry is in */
-static void hash_index(struct hash_table *t)
+/* hash_insert - index entry i (the caller made sure its key is new) */
+static void hash_insert(struct hash_table *t, size_t i)
 {
-    size_t n, i, j;
+    size_t j;
 
-    for (n = 16; n < 2 * t->count; n *= 2)
+    for (j = hash_key(t->entries[i].key, t->entries[i].klen) & (t->nslots - 1); t->slots[j];
+         j = (j + 1) & (t->nslots - 1))
         ;
-    t->nslots = n;
-    t->slots = mem_array(n, sizeof(*t->slots));
-    memset(t->slots, 0, n * sizeof(*t->slots));
-    for (i = 0; i < t->count; i++) {
-        for (j = hash_key(t->entries[i].key, t->entries[i].klen) & (n - 1); t->slots[j];
-             j = (j + 1) & (n - 1))
-            ;
-        t->slots[j] = i + 1;
-    }
+    t->slots[j] = i + 1;
+}
+
+/* hash_grow - keep the index at most half full */
+static void hash_grow(struct hash_table *t)
+{
+    size_t i;
+
+    if (t->nslots >= 2 * (t->count + 1))
+        return;
+    mem_free(t->slots);
+    t->nslots = t->nslots ? 2 * t->nslots : 64;
+    t->slots = mem_array(t->nslots, sizeof(*t->slots));
+    memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+    for (i = 0; i < t->count; i++)
+        hash_insert(t, i);
 }
 
 static void hash_free(void *table)
@@ -193,8 +201,15 @@ static void *hash_open(const char *name, const char *text, size_t len, int flags
         if (line.data[klen - 1] == ':')
             msg_warn("%s, line %d: record is in \"key: value\" format; is this an alias file?",
                      name, first);
+        if (hash_find(t, line.data, klen) != NULL) {
+            /* As postmap: the first entry stays. */
+            hash_error(err, name, first, "duplicate entry: \"%s\"", line.data);
+            bad = 1;
+            continue;
+        }
         for (i = 0; i < klen; i++)
             line.data[i] = (char) hash_fold((unsigned char) line.data[i]);
+        hash_grow(t);
         if (t->count == alloc) {
             alloc = alloc ? 2 * alloc : 64;
             t->entries = mem_realloc_array(t->entries, alloc, sizeof(*t->entries));
@@ -203,40 +218,12 @@ static void *hash_open(const char *name, const char *text, size_t len, int flags
         t->entries[t->count].klen = klen;
         t->entries[t->count].value = mem_strdup(value);
         t->entries[t->count].line = first;
+        hash_insert(t, t->count);
         t->count++;
     }
     if (fp)
         fclose(fp);
     buf_free(&line);
-    hash_index(t);
-    /* Second pass: a key seen before is a duplicate; the first one stays. */
-    {
-        size_t i, j, kept = 0;
-
-        for (i = 0; i < t->count; i++) {
-            const struct hash_entry *found = hash_find(t, t->entries[i].key, t->entries[i].klen);
-
-            if (found != &t->entries[i]) {
-                hash_error(err, name, t->entries[i].line, "duplicate entry: \"%s\"", t->entries[i].key);
-                bad = 1;
-            }
-        }
-        if (bad && (flags & TABLE_LENIENT)) {
-            /* Keep only the entries the index points at (the first of each key). */
-            for (i = j = 0; i < t->count; i++) {
-                if (hash_find(t, t->entries[i].key, t->entries[i].klen) == &t->entries[i]) {
-                    t->entries[j++] = t->entries[i];
-                    kept++;
-                } else {
-                    mem_free(t->entries[i].key);
-                    mem_free(t->entries[i].value);
-                }
-            }
-            t->count = kept;
-            mem_free(t->slots);
-            hash_index(t);
-        }
-    }
     if (bad && !(flags & TABLE_LENIENT)) {
         hash_free(t);
         return NULL;
