@@ -1,0 +1,8 @@
+# milterd/build.mk - the milter daemon.
+#
+# Every milterd/*.c but the program's main goes into milterd/libmilterd.a,
+# which C unit tests link (the attachment policy, attach_*.c, is tested
+# that way through t/lib/attach-judge).
+MILTERD_OBJS := $(patsubst %.c,%.o,$(filter-out milterd/milterd.c,$(wildcard milterd/*.c)))
+milterd/libmilterd.a: $(MILTERD_OBJS)
+ARCHIVES := milterd/libmilterd.a $(ARCHIVES)
