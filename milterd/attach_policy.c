@@ -320,7 +320,8 @@ static int policy_cond(const char **sp, const char *e, struct attach_cond *cond,
         policy_cond_free(cond);
         return -1;
     }
-    *sp = e;
+    /* A quoted list item may hold white space: the condition ends where it was parsed to. */
+    *sp = s;
     return 0;
 }
 

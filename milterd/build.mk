@@ -6,3 +6,4 @@
 MILTERD_OBJS := $(patsubst %.c,%.o,$(filter-out milterd/milterd.c,$(wildcard milterd/*.c)))
 milterd/libmilterd.a: $(MILTERD_OBJS)
 ARCHIVES := milterd/libmilterd.a $(ARCHIVES)
+MAN_PAGES += man/attachment_policy.5

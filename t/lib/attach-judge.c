@@ -5,6 +5,8 @@
  *                                    first line, then one "hit:" line per hit
  *   attach-judge -l POLICY           load only: "ok", or the errors
  *   attach-judge -w MESSAGE...       print what mime_walk sees, part by part
+ *   attach-judge -s POLICY MESSAGE   judge, then "seconds=S maxrss_kb=K" on stderr:
+ *                                    the time attach_judge took, the process's peak memory
  *
  * "-" reads a message from standard input (a pipe is spooled by the walk).
  * Exit 0 when everything could be done, 1 when a policy failed to load,
@@ -12,6 +14,8 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,7 +71,9 @@ int main(int argc, char **argv)
     struct attach_verdict v;
     struct buf err = BUF_INIT, line = BUF_INIT;
     size_t i, total;
-    int a, fd, status = 0, r;
+    int a, fd, status = 0, r, stats = 0;
+    struct timespec t0, t1;
+    struct rusage ru;
 
     if (argc >= 2 && strcmp(argv[1], "-w") == 0) {
         for (a = 2; a < argc; a++) {
@@ -85,6 +91,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: attach-judge [-l] POLICY MESSAGE... | -w MESSAGE...\n");
         return 64;
     }
+    if (strcmp(argv[1], "-s") == 0) {
+        stats = 1;
+        argv++;
+        argc--;
+    }
     if (strcmp(argv[1], "-l") == 0) {
         policy = attach_policy_load(argv[2], &err);
         puts(policy ? "ok" : err.data);
@@ -101,8 +112,15 @@ int main(int argc, char **argv)
         if ((fd = open_message(argv[a])) < 0)
             return 2;
         buf_reset(&err);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         r = attach_judge(policy, fd, &v, &err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         close(fd);
+        if (stats) {
+            getrusage(RUSAGE_SELF, &ru);
+            fprintf(stderr, "seconds=%.3f maxrss_kb=%ld\n",
+                    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, ru.ru_maxrss);
+        }
         if (r < 0) {
             printf("TEMPFAIL %s\n", err.data);
             status = 2;
