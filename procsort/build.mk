@@ -6,3 +6,5 @@
 PROCSORT_OBJS := $(filter-out procsort/procsort.o,$(patsubst %.c,%.o,$(wildcard procsort/*.c)))
 procsort/libprocsort.a: $(PROCSORT_OBJS)
 ARCHIVES := procsort/libprocsort.a $(ARCHIVES)
+BIN_PROGRAMS += procsort/procsort
+procsort/procsort: procsort/procsort.o procsort/libprocsort.a libmatch/libmatch.a

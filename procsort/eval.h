@@ -40,6 +40,5 @@ int eval_rcfile(struct eval *ev, const char *path, int checked);
 int eval_deliver_default(struct eval *ev);
 int eval_exit_code(struct eval *ev, int status);
 void eval_run_trap(struct eval *ev);
-int eval_lint(const char *path, FILE *out);
 
 #endif

@@ -175,7 +175,7 @@ static void eval_region_text(struct eval *ev, struct eval_region *rg, const char
     *len = f->len - 2;
 }
 
-static void eval_set_match(struct eval *ev, const char *framed, size_t ms, size_t me)
+static void eval_set_match(const char *framed, size_t ms, size_t me)
 {
     struct buf value = BUF_INIT;
 
@@ -213,7 +213,7 @@ static int eval_regex(struct eval *ev, struct buf *re, int caseless, struct eval
         if (n < 0)
             eval_warn(ev, "Regular expression gave up: %s", err.data);
         if (n > 0 && procregex_has_split(rx))
-            eval_set_match(ev, f->data, ms, me);
+            eval_set_match(f->data, ms, me);
         matched = n > 0;
     } else if (negate) {
         n = procregex_exec(rx, f->data, f->len, 0, &end, &ms, &me, &err);
@@ -229,7 +229,7 @@ static int eval_regex(struct eval *ev, struct buf *re, int caseless, struct eval
                 break;
             matched = 1;
             if (procregex_has_split(rx))
-                eval_set_match(ev, f->data, ms, me);
+                eval_set_match(f->data, ms, me);
             *score += *weight;
             *weight *= xponent;
             if (end <= from) { /* an empty match: it would match forever */
@@ -311,8 +311,7 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
         ev->item_line = cond->line;
         buf_setstr(&text, cond->text);
         while (text.len > 0 && (text.data[text.len - 1] == ' ' || text.data[text.len - 1] == '\t'))
-            text.len--;
-        text.data[text.len] = 0;
+            buf_truncate(&text, text.len - 1);
         buf_set(&orig, text.data, text.len);
         memset(&rg, 0, sizeof(rg));
         rg.which = base_region;

@@ -58,8 +58,7 @@ static void eval_cmd_join(struct eval_cmd *cmd)
     for (i = 0; i < cmd->words.len; i++)
         buf_addch(&cmd->line, cmd->words.data[i] ? cmd->words.data[i] : ' ');
     while (cmd->line.len > 0 && cmd->line.data[cmd->line.len - 1] == ' ')
-        cmd->line.len--;
-    cmd->line.data[cmd->line.len] = 0;
+        buf_truncate(&cmd->line, cmd->line.len - 1);
 }
 
 /* eval_cmd_parse - procmail's metaparse(): shell or our own word splitting */

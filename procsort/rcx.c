@@ -219,8 +219,7 @@ static void rcx_backquote(struct rcx_run *run)
     if (rcx_expanding(run) && run->env->backquote)
         run->env->backquote(run->env->ctx, cmd.data, &output);
     while (output.len > 0 && output.data[output.len - 1] == '\n')
-        output.len--;
-    output.data[output.len] = 0;
+        buf_truncate(&output, output.len - 1);
     if (run->got != RCX_DQ) {
         rcx_split(run, output.data, output.len);
     } else {
