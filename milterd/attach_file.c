@@ -79,7 +79,9 @@ void attach_clean_name(struct buf *name)
     buf_truncate(name, len);
 }
 
-/* attach_file_prepare - compute the cleaned, folded names once */
+static int file_bidi(const char *name);
+
+/* attach_file_prepare - compute the cleaned, folded names once, and whether any has bidi controls */
 void attach_file_prepare(struct attach_file *file)
 {
     struct buf name = BUF_INIT;
@@ -87,6 +89,10 @@ void attach_file_prepare(struct attach_file *file)
 
     file->folded = mem_array(file->nnames + 1, sizeof(*file->folded));
     for (i = 0; i < file->nnames; i++) {
+        gchar *valid = g_utf8_make_valid(file->names[i], -1);
+
+        file->bidi |= file_bidi(valid);
+        g_free(valid);
         buf_setstr(&name, file->names[i]);
         attach_clean_name(&name);
         file->folded[file->nfolded++] = attach_fold(name.data);
@@ -128,7 +134,7 @@ static int file_double_ext(const char *name)
     return letter;
 }
 
-/* file_bidi - text with a bidirectional control character (U+202A-E, U+2066-9, U+200E-F, U+061C) */
+/* file_bidi - valid UTF-8 text with a bidirectional control character (U+202A-E, U+2066-9, U+200E-F, U+061C) */
 static int file_bidi(const char *name)
 {
     const char *p;
@@ -244,10 +250,7 @@ static int file_cond(const struct attach_file *file, const struct attach_cond *c
         return 0;
     case COND_BIDI:
         buf_setstr(why, "bidi");
-        for (i = 0; i < file->nnames; i++)
-            if (file_bidi(file->names[i]))
-                return 1;
-        return 0;
+        return file->bidi;
     case COND_IN_ARCHIVE:
         buf_setstr(why, "in-archive");
         return file->archive_depth > 0;

@@ -98,6 +98,7 @@ struct attach_file {
     int encrypted;
     int unscanned;
     unsigned bad;
+    int bidi;                   /* a name holds a bidirectional control (attach_file_prepare) */
     char **folded;              /* names, Windows-cleaned and case-folded (attach_file_prepare) */
     size_t nfolded;
 };

@@ -1,7 +1,8 @@
 #!/bin/sh
 # 205-attach-perf.t - a 20 MB message of 500 base64 parts (PDFs and binary
 # files, composed by Python's email package) is judged by the shipped policy in
-# well under a second, and memory stays bounded: the judge's peak memory is
+# well under a second (CPU time, so that tests running beside it do not
+# count; the wall time is reported too), and memory stays bounded: the judge's peak memory is
 # not more than 12 MB above what judging a one-page message takes (the message
 # itself is 20 MB: it is not held in memory, let alone copied).  Built with
 # SAN=1 the sanitizers make everything slower and bigger: the limits are 10 s
@@ -24,15 +25,16 @@ grep -q __asan_init "$JUDGE" && san=1
 is "$(head -1 "$T/out")" NONE "no rule matches the 500 parts"
 is "$(tail -1 "$T/out")" "parts=502 members=0" "all 500 attachments were looked at (and the text and the multipart)"
 secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$T/stats")
+cpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$T/stats")
 big=$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' "$T/stats")
 "$JUDGE" -s "$POLICY" "$T/msg/clean-pdf.eml" > /dev/null 2> "$T/stats.small"
 small=$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' "$T/stats.small")
-diag "20 MB, 500 parts: ${secs}s, peak memory ${big} kB (one-page message: ${small} kB)"
+diag "20 MB, 500 parts: ${secs}s (CPU ${cpu}s), peak memory ${big} kB (one-page message: ${small} kB)"
 if [ $san = 1 ]; then
-    ok "judged in under 10 s (sanitizer build)" perl -e "exit !($secs < 10)"
+    ok "judged in under 10 s of CPU (sanitizer build)" perl -e "exit !($cpu < 10)"
     skip 1 "peak memory means nothing under AddressSanitizer"
 else
-    ok "judged in well under a second (${secs}s < 0.8s)" perl -e "exit !($secs < 0.8)"
+    ok "judged in well under a second of CPU (${cpu}s < 0.8s)" perl -e "exit !($cpu < 0.8)"
     ok "peak memory at most 12 MB above a small message's" perl -e "exit !($big - $small <= 12288)"
 fi
 done_testing

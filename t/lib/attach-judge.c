@@ -5,8 +5,9 @@
  *                                    first line, then one "hit:" line per hit
  *   attach-judge -l POLICY           load only: "ok", or the errors
  *   attach-judge -w MESSAGE...       print what mime_walk sees, part by part
- *   attach-judge -s POLICY MESSAGE   judge, then "seconds=S maxrss_kb=K" on stderr:
- *                                    the time attach_judge took, the process's peak memory
+ *   attach-judge -s POLICY MESSAGE   judge, then "seconds=S cpu=C maxrss_kb=K" on stderr:
+ *                                    the wall and CPU time attach_judge took, the
+ *                                    process's peak memory
  *
  * "-" reads a message from standard input (a pipe is spooled by the walk).
  * Exit 0 when everything could be done, 1 when a policy failed to load,
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
     struct buf err = BUF_INIT, line = BUF_INIT;
     size_t i, total;
     int a, fd, status = 0, r, stats = 0;
-    struct timespec t0, t1;
+    struct timespec t0, t1, c0, c1;
     struct rusage ru;
 
     if (argc >= 2 && strcmp(argv[1], "-w") == 0) {
@@ -113,13 +114,16 @@ int main(int argc, char **argv)
             return 2;
         buf_reset(&err);
         clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
         r = attach_judge(policy, fd, &v, &err);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         close(fd);
         if (stats) {
             getrusage(RUSAGE_SELF, &ru);
-            fprintf(stderr, "seconds=%.3f maxrss_kb=%ld\n",
-                    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, ru.ru_maxrss);
+            fprintf(stderr, "seconds=%.3f cpu=%.3f maxrss_kb=%ld\n",
+                    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+                    (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9, ru.ru_maxrss);
         }
         if (r < 0) {
             printf("TEMPFAIL %s\n", err.data);
