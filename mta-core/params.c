@@ -77,6 +77,46 @@ const struct config_param mta_params[] = {
     /* The queue and local delivery (the queue's own parameters follow). */
     { "queue_directory", "/var/spool/mta-core" },
     { "home_base", "" },
+    { "queue_run_delay", "300s" },
+    { "minimal_backoff_time", "300s" },
+    { "maximal_backoff_time", "4000s" },
+    { "maximal_queue_lifetime", "5d" },
+    { "bounce_queue_lifetime", "5d" },
+    { "qmgr_message_active_limit", "20000" },
+    { "local_destination_concurrency_limit", "2" },
+    { "alias_maps", "hash:/etc/aliases" },
+    { "virtual_alias_maps", "" },
+    { "propagate_unmatched_extensions", "canonical, virtual" },
+    { "allow_mail_to_commands", "alias, forward" },
+    { "allow_mail_to_files", "alias, forward" },
+    { "default_privs", "nobody" },
+    { "mailbox_command", "" },
+    { "home_mailbox", "" },
+    { "mail_spool_directory", "/var/mail" },
+    { "mailbox_size_limit", "51200000" },
+    { "command_time_limit", "1000s" },
+    /*
+     * local(8)'s environment, for mailbox_command: Postfix does not expand
+     * "$EXTENSION" there (it is a raw parameter) but hands it to the shell.
+     * Our configuration expands every $name when it is read, so these
+     * expand to themselves: mailbox_command = procsort -a "$EXTENSION"
+     * reaches /bin/sh as written.
+     */
+    { "HOME", "$$HOME" },
+    { "USER", "$$USER" },
+    { "LOGNAME", "$$LOGNAME" },
+    { "SHELL", "$$SHELL" },
+    { "SENDER", "$$SENDER" },
+    { "RECIPIENT", "$$RECIPIENT" },
+    { "EXTENSION", "$$EXTENSION" },
+    { "DOMAIN", "$$DOMAIN" },
+    { "LOCAL", "$$LOCAL" },
+    { "ORIGINAL_RECIPIENT", "$$ORIGINAL_RECIPIENT" },
+    { "ENVID", "$$ENVID" },
+    { "CLIENT_HOSTNAME", "$$CLIENT_HOSTNAME" },
+    { "CLIENT_ADDRESS", "$$CLIENT_ADDRESS" },
+    { "CLIENT_HELO", "$$CLIENT_HELO" },
+    { "CLIENT_PROTOCOL", "$$CLIENT_PROTOCOL" },
 
     { NULL, NULL },
 };

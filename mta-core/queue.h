@@ -57,6 +57,8 @@
  *                      number TARGET: sent and bounced are final, deferred
  *                      is the last temporary error
  *   H reason           held again (mtaq hold), with the reason
+ *   W "DSN\tTIME\ttext"  the whole message was deferred before it could be
+ *                      expanded (an alias map could not be read)
  *
  * A reader ignores a torn last record (a crash while appending): the
  * recipient it was about is delivered again, never lost.
@@ -175,6 +177,9 @@ struct queue_msg {
     struct queue_rcpt *rcpts;
     size_t nrcpt;
     char *hold_reason;      /* the last H record, or NULL */
+    char *defer_dsn;        /* the last W record, or NULL */
+    char *defer_text;
+    long defer_when;
     struct queue_target *targets;
     size_t ntargets;
     int expanded;           /* a K record closed the target list */
@@ -248,5 +253,23 @@ struct config;
 void qmgr_start(struct event_base *base, struct config *cfg);
 void qmgr_kick(void);
 void qmgr_stop(void);
+
+/*
+ * Bounces: when every target of a message is final and some bounced, the
+ * queue manager calls the bounce hook (the DSN generator registers it)
+ * with the message read back (targets with status "bounced" and their
+ * dsn and text) and the queue file open for appending.  0: notified (the
+ * message is then removed); -1: try again later (the message is deferred).
+ * Without a hook the failures are logged and the message removed.
+ */
+typedef int (*qmgr_bounce_fn)(const struct queue_msg *msg, int fd, struct config *cfg);
+
+void qmgr_set_bounce(qmgr_bounce_fn fn);
+
+/*
+ * The queue manager reaps its own delivery processes (SIGCHLD through
+ * libevent, waitpid() on their pids): nothing else in mta-core may wait
+ * for pid -1.
+ */
 
 #endif

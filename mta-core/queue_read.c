@@ -151,6 +151,24 @@ static int queue_parse_status(struct queue_msg *msg, char *data)
     return 0;
 }
 
+/* queue_parse_defer - "DSN\tTIME\ttext": why the whole message waits */
+static int queue_parse_defer(struct queue_msg *msg, char *data)
+{
+    char *p = data;
+    char *dsn = queue_field(&p, 0);
+    long long when = queue_number(queue_field(&p, 0));
+    char *text = queue_field(&p, 1);
+
+    if (text == NULL || when < 0)
+        return -1;
+    mem_free(msg->defer_dsn);
+    mem_free(msg->defer_text);
+    msg->defer_dsn = mem_strdup(dsn);
+    msg->defer_text = mem_strdup(text);
+    msg->defer_when = (long) when;
+    return 0;
+}
+
 /* queue_parse_header - V, C, T, M: the fixed start of every file */
 static int queue_parse_header(struct queue_rd *rd, struct queue_msg *msg, off_t *env_off,
                               struct buf *data, struct buf *err)
@@ -314,6 +332,14 @@ static int queue_parse_trailer(struct queue_rd *rd, struct queue_msg *msg, struc
             if (msg->ntargets == 0)
                 msg->expand_start = rd->pos;
             break;
+        case 'W':
+            if (queue_parse_defer(msg, data->data) < 0) {
+                buf_printf(err, "offset %lld: malformed W record", (long long) at);
+                return -1;
+            }
+            if (msg->ntargets == 0)
+                msg->expand_start = rd->pos;
+            break;
         default:
             buf_printf(err, "offset %lld: unexpected record type %c after the end",
                        (long long) at, type);
@@ -416,6 +442,8 @@ void queue_msg_free(struct queue_msg *msg)
     mem_free(msg->targets);
     mem_free(msg->sender);
     mem_free(msg->hold_reason);
+    mem_free(msg->defer_dsn);
+    mem_free(msg->defer_text);
     mem_free(msg->path);
     mem_free(msg);
 }

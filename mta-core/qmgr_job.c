@@ -1,0 +1,442 @@
+/*
+ * qmgr_job.c - deliveries: one child process per target, at most
+ * default_process_limit at once and local_destination_concurrency_limit
+ * per target, each started only while its message is still in active/
+ * (an administrator may have held or deleted it meanwhile: nothing in
+ * hold/ is ever delivered), its result read back over a pipe, written to
+ * the queue file (fsynced) and logged the Postfix way:
+ *
+ *   ID: to=<a@b>, orig_to=<c@d>, relay=local, delay=0.12,
+ *       delays=0.01/0/0/0.11, dsn=2.0.0, status=sent (delivered to mailbox)
+ *
+ * delays: before the queue manager / in the queue manager / connection
+ * set-up (0 here) / delivery, as in Postfix.
+ *
+ * A delivery process dies with the daemon (PR_SET_PDEATHSIG): a delivery
+ * that was cut short is tried again after a restart, it does not finish
+ * behind our back unrecorded.
+ *
+ * Trust: the result line comes from our own child; it is still parsed
+ * with its length bounded, and a child that dies without one defers.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libmatch/mem.h"
+#include "libmatch/msg.h"
+#include "mta-core/qmgr_state.h"
+#include "mta-core/qmgr_transport.h"
+#include "mta-core/queue.h"
+
+#define QMGR_RESULT_MAX 8192 /* bytes of result a delivery process may send */
+
+/* qmgr_job_add - a target waits for a delivery slot */
+void qmgr_job_add(struct qmgr_msg *m, size_t target)
+{
+    struct qmgr_job *j = mem_zalloc(sizeof(*j));
+
+    j->msg = m;
+    j->target = target;
+    j->fd = -1;
+    j->pipe = -1;
+    buf_init(&j->result);
+    if (qmgr.queue_tail)
+        qmgr.queue_tail->next = j;
+    else
+        qmgr.queue_head = j;
+    qmgr.queue_tail = j;
+    m->pending++;
+}
+
+static void qmgr_job_free(struct qmgr_job *j)
+{
+    if (j->ev)
+        event_free(j->ev);
+    if (j->pipe >= 0)
+        close(j->pipe);
+    if (j->fd >= 0)
+        close(j->fd);
+    buf_free(&j->result);
+    mem_free(j);
+}
+
+/* qmgr_job_drop_msg - forget the waiting jobs of a message */
+void qmgr_job_drop_msg(struct qmgr_msg *m)
+{
+    struct qmgr_job **pp = &qmgr.queue_head, *j;
+
+    qmgr.queue_tail = NULL;
+    while ((j = *pp) != NULL) {
+        if (j->msg == m) {
+            *pp = j->next;
+            m->pending--;
+            qmgr_job_free(j);
+        } else {
+            qmgr.queue_tail = j;
+            pp = &j->next;
+        }
+    }
+    /* Running jobs keep a pointer: they find the message gone when they end. */
+    for (j = qmgr.running; j; j = j->next)
+        if (j->msg == m)
+            j->msg = NULL;
+}
+
+/*
+ * qmgr_secs - a duration as Postfix prints it: two significant digits, at
+ * most two decimals, no trailing zeros (0.02, 0.13, 1.8, 12, 0)
+ */
+static void qmgr_secs(struct buf *out, double s)
+{
+    char tmp[64];
+    int decimals = s < 1 ? 2 : s < 10 ? 1 : 0;
+    size_t n;
+
+    if (s < 0.005)
+        s = 0;
+    snprintf(tmp, sizeof(tmp), "%.*f", decimals, s);
+    n = strlen(tmp);
+    if (strchr(tmp, '.')) {
+        while (n > 0 && tmp[n - 1] == '0')
+            tmp[--n] = 0;
+        if (n > 0 && tmp[n - 1] == '.')
+            tmp[--n] = 0;
+    }
+    buf_addstr(out, tmp);
+}
+
+static double qmgr_tv_diff(const struct timeval *a, const struct timeval *b)
+{
+    return (double) (a->tv_sec - b->tv_sec) + (double) (a->tv_usec - b->tv_usec) / 1e6;
+}
+
+/* qmgr_log_status - the to= line of one target */
+void qmgr_log_status(const struct qmgr_msg *m, size_t target, const char *relay, const struct timeval *start,
+                     const struct timeval *end, const char *status, const char *dsn, const char *text)
+{
+    const struct queue_target *t = &m->env->targets[target];
+    const char *orig = m->env->rcpts[t->parent].address;
+    const char *to = strcmp(t->kind, "mailbox") == 0 || strcmp(t->kind, "relay") == 0 ? t->target : t->alias;
+    struct timeval arrival = m->env->arrival;
+    struct buf line = BUF_INIT;
+
+    buf_printf(&line, "%s: to=<%s>, ", m->id, to);
+    if (strcasecmp(orig, to) != 0)
+        buf_printf(&line, "orig_to=<%s>, ", orig);
+    buf_printf(&line, "relay=%s, delay=", relay);
+    qmgr_secs(&line, qmgr_tv_diff(end, &arrival));
+    buf_addstr(&line, ", delays=");
+    qmgr_secs(&line, qmgr_tv_diff(&m->activated, &arrival));
+    buf_addch(&line, '/');
+    qmgr_secs(&line, qmgr_tv_diff(start, &m->activated));
+    buf_addstr(&line, "/0/");
+    qmgr_secs(&line, qmgr_tv_diff(end, start));
+    buf_printf(&line, ", dsn=%s, status=%s (%s)", dsn ? dsn : "4.0.0", status, text ? text : "");
+    msg_info("%s", line.data);
+    buf_free(&line);
+}
+
+/* qmgr_running_to - how many running jobs deliver to this target */
+static long qmgr_running_to(const struct queue_target *t)
+{
+    struct qmgr_job *j;
+    long n = 0;
+
+    for (j = qmgr.running; j; j = j->next)
+        if (j->msg && strcmp(j->msg->env->targets[j->target].target, t->target) == 0)
+            n++;
+    return n;
+}
+
+/* qmgr_close_fds - in the child: close everything but stdio and two descriptors */
+static void qmgr_close_fds(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+
+    if (lo > 3)
+        close_range(3, (unsigned) lo - 1, 0);
+    if (hi > lo + 1)
+        close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
+    close_range((unsigned) hi + 1, ~0U, 0);
+}
+
+/* qmgr_child - the delivery process: deliver, report, exit */
+static void __attribute__((noreturn)) qmgr_child(struct qmgr_job *j, int out, pid_t parent)
+{
+    const struct qmgr_msg *m = j->msg;
+    const struct queue_target *t = &m->env->targets[j->target];
+    const struct qmgr_transport *tr = qmgr_transport_find(t->kind);
+    struct qmgr_delivery d;
+    struct qmgr_result res;
+    struct buf line = BUF_INIT;
+    const char *p;
+
+    qmgr_close_fds(out, j->fd);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    memset(&res, 0, sizeof(res));
+    buf_init(&res.dsn);
+    buf_init(&res.text);
+    buf_init(&res.relay);
+    if (tr == NULL || tr->deliver == NULL) {
+        snprintf(res.status, sizeof(res.status), "deferred");
+        buf_setstr(&res.dsn, "4.3.0");
+        buf_setstr(&res.text, "mail transport unavailable");
+        buf_setstr(&res.relay, "none");
+    } else {
+        d.queue_id = m->id;
+        d.fd = j->fd;
+        d.msg = m->env;
+        d.target = t;
+        d.target_index = j->target;
+        tr->deliver(&d, &res);
+        if (res.relay.len == 0)
+            buf_setstr(&res.relay, tr->name);
+    }
+    buf_printf(&line, "%s\t%s\t%s\t", res.status, res.dsn.data, res.relay.data);
+    for (p = res.text.data; *p; p++)
+        buf_addch(&line, *p == '\n' || *p == '\t' ? ' ' : *p);
+    buf_addch(&line, '\n');
+    if (write(out, line.data, line.len) != (ssize_t) line.len)
+        _exit(1);
+    _exit(0);
+}
+
+static void qmgr_job_readable(evutil_socket_t fd, short what, void *ctx);
+
+/* qmgr_job_start - fork the delivery process of j; 0, or -1 (j was dealt with) */
+static int qmgr_job_start(struct qmgr_job *j)
+{
+    struct qmgr_msg *m = j->msg;
+    int p[2];
+    pid_t pid, parent = getpid();
+
+    if (!qmgr_msg_present(m)) {
+        /* Held or deleted by an administrator: deliver nothing more of it. */
+        m->gone = 1;
+        qmgr_job_free(j);
+        m->pending--;
+        return -1;
+    }
+    j->fd = open(m->env->path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (j->fd < 0 || pipe2(p, O_CLOEXEC) < 0) {
+        msg_warn("%s: cannot start a delivery: %m", m->id);
+        if (j->fd >= 0)
+            close(j->fd);
+        j->fd = -1;
+        return -2;
+    }
+    gettimeofday(&j->start, NULL);
+    pid = fork();
+    if (pid < 0) {
+        msg_warn("%s: fork: %m", m->id);
+        close(p[0]);
+        close(p[1]);
+        close(j->fd);
+        j->fd = -1;
+        return -2;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        qmgr_child(j, p[1], parent);
+    }
+    close(p[1]);
+    j->pid = pid;
+    j->pipe = p[0];
+    evutil_make_socket_nonblocking(j->pipe);
+    j->ev = event_new(qmgr.base, j->pipe, EV_READ | EV_PERSIST, qmgr_job_readable, j);
+    event_add(j->ev, NULL);
+    m->pending--;
+    m->running++;
+    j->next = qmgr.running;
+    qmgr.running = j;
+    qmgr.nrunning++;
+    return 0;
+}
+
+/* qmgr_job_schedule - start waiting jobs while there are free slots */
+void qmgr_job_schedule(void)
+{
+    struct qmgr_job **pp = &qmgr.queue_head, *j;
+
+    if (qmgr.stopping)
+        return;
+    qmgr.queue_tail = NULL;
+    while ((j = *pp) != NULL && qmgr.nrunning < (size_t) qmgr.conf.process_limit) {
+        struct qmgr_msg *m = j->msg;
+        int rc;
+
+        if (qmgr.conf.dest_limit > 0 && qmgr_running_to(&m->env->targets[j->target]) >= qmgr.conf.dest_limit) {
+            qmgr.queue_tail = j;
+            pp = &j->next;
+            continue;
+        }
+        *pp = j->next;
+        j->next = NULL;
+        rc = qmgr_job_start(j);
+        if (rc == -2) {
+            /* Could not start now: back in the queue, try at the next tick. */
+            j->next = *pp;
+            *pp = j;
+            break;
+        }
+        /* A message that left active/ and has nothing more under way is let go
+         * (it has no job left in this queue, so the walk is not disturbed). */
+        if (rc == -1 && m->pending == 0 && m->running == 0)
+            qmgr_msg_done_job(m);
+    }
+    /* Fix the tail after the walk. */
+    for (qmgr.queue_tail = qmgr.queue_head; qmgr.queue_tail && qmgr.queue_tail->next;)
+        qmgr.queue_tail = qmgr.queue_tail->next;
+}
+
+/* qmgr_job_finish - record and log the result of a job whose process is gone */
+static void qmgr_job_finish(struct qmgr_job *j)
+{
+    struct qmgr_msg *m = j->msg;
+    struct qmgr_job **pp;
+    struct timeval end;
+    struct buf err = BUF_INIT;
+    char *status = NULL, *dsn = NULL, *relay = NULL, *text = NULL;
+    char *p = j->result.data;
+
+    for (pp = &qmgr.running; *pp; pp = &(*pp)->next) {
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    }
+    qmgr.nrunning--;
+    gettimeofday(&end, NULL);
+    /* "status\tdsn\trelay\ttext\n" */
+    if (j->result.len > 0 && j->result.data[j->result.len - 1] == '\n') {
+        j->result.data[--j->result.len] = 0;
+        status = strsep(&p, "\t");
+        dsn = strsep(&p, "\t");
+        relay = strsep(&p, "\t");
+        text = p;
+    }
+    if (text == NULL || (strcmp(status, "sent") && strcmp(status, "bounced") && strcmp(status, "deferred"))) {
+        buf_reset(&j->result);
+        if (WIFSIGNALED(j->wstatus))
+            buf_printf(&j->result, "delivery process killed by signal %d", WTERMSIG(j->wstatus));
+        else
+            buf_printf(&j->result, "delivery process exited with status %d and no result",
+                       WEXITSTATUS(j->wstatus));
+        status = "deferred";
+        dsn = "4.3.0";
+        relay = "none";
+        text = j->result.data;
+    }
+    if (m != NULL) {
+        struct queue_target *t = &m->env->targets[j->target];
+
+        if (queue_append_status(j->fd, j->target, status, dsn, (long) end.tv_sec, text, &err) < 0)
+            msg_warn("%s: cannot record the delivery status (it may be delivered again): %s", m->id, err.data);
+        qmgr_log_status(m, j->target, relay, &j->start, &end, status, dsn, text);
+        mem_free(t->status);
+        mem_free(t->dsn);
+        mem_free(t->text);
+        t->status = mem_strdup(status);
+        t->dsn = mem_strdup(dsn);
+        t->text = mem_strdup(text);
+        m->running--;
+    } else {
+        msg_warn("pid %ld: delivery of a message that left the queue ended: status=%s (%s)", (long) j->pid, status,
+                 text);
+    }
+    buf_free(&err);
+    qmgr_job_free(j);
+    if (m != NULL)
+        qmgr_msg_done_job(m);
+}
+
+/* qmgr_job_readable - the child's result arrives */
+static void qmgr_job_readable(evutil_socket_t fd, short what, void *ctx)
+{
+    struct qmgr_job *j = ctx;
+    char chunk[1024];
+    ssize_t n;
+
+    (void) what;
+    for (;;) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n > 0) {
+            if (j->result.len + (size_t) n <= QMGR_RESULT_MAX)
+                buf_add(&j->result, chunk, (size_t) n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        break;
+    }
+    j->eof = 1;
+    event_del(j->ev);
+    qmgr_job_reap();
+}
+
+/* qmgr_job_reap - collect delivery processes that exited; finish jobs that are complete */
+void qmgr_job_reap(void)
+{
+    struct qmgr_job *j, *next;
+    int again = 1;
+
+    while (again) {
+        again = 0;
+        for (j = qmgr.running; j; j = next) {
+            next = j->next;
+            if (!j->reaped) {
+                pid_t w = waitpid(j->pid, &j->wstatus, WNOHANG);
+
+                if (w == j->pid)
+                    j->reaped = 1;
+            }
+            if (j->reaped && j->eof) {
+                qmgr_job_finish(j);
+                again = 1;
+                break;
+            }
+        }
+    }
+    qmgr_job_schedule();
+}
+
+/* qmgr_job_wait_all - at shutdown: wait up to seconds for running deliveries, record them */
+void qmgr_job_wait_all(int seconds)
+{
+    time_t deadline = time(NULL) + seconds;
+
+    while (qmgr.running && time(NULL) < deadline) {
+        struct qmgr_job *j;
+
+        for (j = qmgr.running; j; j = j->next) {
+            if (!j->eof) {
+                char chunk[1024];
+                ssize_t n = read(j->pipe, chunk, sizeof(chunk));
+
+                if (n > 0 && j->result.len + (size_t) n <= QMGR_RESULT_MAX)
+                    buf_add(&j->result, chunk, (size_t) n);
+                else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                    j->eof = 1;
+            }
+        }
+        qmgr_job_reap();
+        if (qmgr.running)
+            usleep(20000);
+    }
+    if (qmgr.running)
+        msg_warn("%zu deliveries still running at shutdown: they will be tried again", qmgr.nrunning);
+}
