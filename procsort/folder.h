@@ -27,8 +27,7 @@
  *
  * Escaping (mbox files only, and not with `r`): a line starting "From "
  * is written as ">From " when the "\n" ending the line before it lies in
- * the header at or after msg->start, or in the body at or after
- * msg->escape.  The search for "\nFrom " stops at the end of the header and
+ * the header at or after msg->start, or at or after msg->escape.  The search for "\nFrom " stops at the end of the header and
  * at a NUL byte (procmail scans with strstr), so "From " lines after a NUL
  * in the same part of the message are not escaped, as in procmail.  The
  * first body line counts: its "\n" is the empty line's.  What msg->escape
@@ -84,11 +83,11 @@ enum folder_type {
     FOLDER_DIR,     /* an existing directory: msg.XXXX */
 };
 
-/* The message as the evaluator holds it (see procsort/mail.h). */
+/* The message as the evaluator holds it: struct mail's fields (procsort/mail.h). */
 struct folder_msg {
     const char *text; /* the whole message: From_ line, header, body */
     size_t len;
-    size_t start;     /* first byte after leading newlines (procmail's realstart - 1) */
+    size_t start;     /* one past the first byte that is not a leading newline (realstart) */
     size_t body;      /* offset of the body (past the empty line), len if none */
     size_t escape;    /* "\nFrom " in the body is escaped from here on (see above) */
     size_t from;      /* the part to deliver: text[from, from + count) */

@@ -115,7 +115,7 @@ static size_t dump_chunk(struct dumper *d, const struct folder_msg *msg, size_t 
 {
     size_t at, endp;
 
-    if (pos < msg->body && dump_fifrom(d, pos, msg->start + 1, msg->body, &at))
+    if (pos < msg->body && dump_fifrom(d, pos, msg->start, msg->body, &at))
         goto found;
     if (pos + left > msg->escape) {
         endp = pos + left + FROM_EXPR_LEN - 1;

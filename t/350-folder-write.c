@@ -27,8 +27,8 @@ static void msg_for(struct folder_msg *m, const char *text, size_t len)
 {
     size_t start = 0, body = len, i;
 
-    while (start < len && text[start] == '\n')
-        start++;
+    while (start < len && text[start++] == '\n')
+        ;
     for (i = start; i < len && text[i] != 0; i++) {
         if (text[i] == '\n' && i + 1 < len && text[i + 1] == '\n') {
             body = i + 2;

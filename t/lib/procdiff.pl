@@ -1,0 +1,213 @@
+#!/usr/bin/perl
+# procdiff.pl - the differential suite: run each rc/message case through the
+# real procmail and through procsort, as the same unprivileged user with the
+# same environment, and compare what they did.  Prints TAP, one line per case,
+# with a diff of the two results on failure.
+#
+#   perl t/lib/procdiff.pl [--impl PROGRAM] [--ref PROGRAM] [--keep DIR] CASE...
+#
+# A case is one file (t/data/procsort/cases/NAME.case): a comment, then
+# sections, each started by a line "=== NAME":
+#
+#   # what the case shows (first line: the TAP description)
+#   === rc           the rcfile (written to RUN/rc, owned by the user)
+#   === msg          the message, up to the next "=== " line; the newline
+#                    before that line belongs to the message
+#   === msg-gen      instead of msg: a shell command whose stdout is the
+#                    message (run by /bin/sh in the case's data directory);
+#                    for NUL bytes, CRLF, no final newline, huge messages
+#   === args         the command line, one shell-like line; @VARS@ and @RC@
+#                    stand for the harness's assignments and the rcfile
+#                    (default: "@VARS@ @RC@")
+#   === setup        /bin/sh commands run as the user in HOME before delivery
+#   === check        /bin/sh commands run as the user in HOME after procmail
+#                    ran: they must succeed, so the case shows what it says
+#   === ignore       a Perl regex of paths (as shown in the listing) to leave
+#                    out of the comparison, e.g. ^home/log$ for a verbose log
+#   === prefix       extra MSGPREFIX values whose directory names are unique
+#   === stdout       "ignore" to leave stdout out of the comparison
+#
+# Each program runs in RUN = a fresh directory with:
+#   RUN/home   HOME and MAILDIR, owned by the user; the folders go here
+#   RUN/sent   what $SENDMAIL (RUN/bin/sendmail, a recorder) was given:
+#              one file per call, its argv on the first line, then stdin
+#   RUN/rc     the rcfile
+# and this environment (procmail resets most of it; the assignments on its
+# command line, @VARS@, set the rest):
+#   env:  HOME PATH=/usr/local/bin:/usr/bin:/bin LOGNAME USER SHELL=/bin/sh TZ=UTC LANG=C
+#   @VARS@: HOME=RUN/home MAILDIR=RUN/home ORGMAIL=RUN/home/orgmail
+#           DEFAULT=RUN/home/orgmail SENDMAIL=RUN/bin/sendmail
+# Both programs run at the same RUN path, one after the other, so paths in
+# logs and LASTFOLDER are the same.  Compared: the listing of home/ and sent/
+# (procdiff.pm snapshot), the exit code, stdout and stderr, all normalised
+# only for dates, pids, the program's name and unique file names.
+use strict;
+use warnings;
+use File::Basename qw(dirname basename);
+use File::Path qw(remove_tree make_path);
+use File::Temp qw(tempdir);
+use Getopt::Long;
+
+use lib dirname(__FILE__);
+use procdiff;
+
+my $top = dirname(dirname(dirname(__FILE__)));
+$top = `cd '$top' && pwd`;
+chomp $top;
+my $impl = "$top/procsort/procsort";
+my $ref = '/usr/bin/procmail';
+my $keep;
+GetOptions('impl=s' => \$impl, 'ref=s' => \$ref, 'keep=s' => \$keep) or die "usage\n";
+
+my @cases = @ARGV;
+my ($uid, $gid, $uname) = procdiff::test_user();
+my $scratch = $ENV{T} ? tempdir("$ENV{T}/procdiff.XXXXXX") : tempdir(CLEANUP => 1);
+chmod 0755, $scratch;
+
+my $recorder = <<'EOF';
+#!/bin/sh
+# a stand-in for sendmail: record argv and the message, succeed
+d=$(dirname "$0")/../sent
+f=$(mktemp "$d/mail.XXXXXXXX") || exit 75
+{ printf 'argv:'; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\n'; cat; } > "$f"
+exit 0
+EOF
+
+# parse_case - the sections of a case file
+sub parse_case {
+    my ($file) = @_;
+    open(my $fh, '<:raw', $file) or die "$file: $!\n";
+    local $/;
+    my $text = <$fh>;
+    close $fh;
+    my %c = (file => $file, name => basename($file, '.case'));
+    my ($head, @parts) = split /^=== ([-\w]+)[ \t]*\n/m, $text;
+    ($c{title}) = $head =~ /^#\s*(.*)$/m;
+    $c{title} //= $c{name};
+    while (@parts) {
+        my ($k, $v) = splice @parts, 0, 2;
+        $v =~ s/\n\z// unless $k eq 'msg' || $k eq 'rc' || $k eq 'setup' || $k eq 'check';
+        $c{$k} = $v;
+    }
+    die "$file: no rc section\n" unless defined $c{rc};
+    die "$file: no msg or msg-gen section\n" unless defined $c{msg} || defined $c{'msg-gen'};
+    return \%c;
+}
+
+# split_args - a command line as the shell would split it (quotes, no expansion)
+sub split_args {
+    my ($line) = @_;
+    my @w;
+    while ($line =~ /\G\s*((?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+)/gc) {
+        my $w = $1;
+        $w =~ s/'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)/defined $1 ? $1 : defined $2 ? do { (my $x = $2) =~ s#\\(.)#$1#g; $x } : $3/ge;
+        push @w, $w;
+    }
+    return @w;
+}
+
+sub write_file {
+    my ($path, $data, $mode) = @_;
+    open(my $fh, '>:raw', $path) or die "$path: $!\n";
+    print $fh $data;
+    close $fh or die "$path: $!\n";
+    chmod $mode, $path if defined $mode;
+}
+
+# one_run - run one program on a case in $run; returns (listing, exit, stdout, stderr, check)
+sub one_run {
+    my ($c, $prog, $run, $msgfile) = @_;
+    remove_tree($run) if -e $run;
+    procdiff::prepare($run, $uid, $gid);
+    write_file("$run/rc", $c->{rc}, 0644);
+    chown $uid, $gid, "$run/rc";
+    write_file("$run/bin/sendmail", $recorder, 0755);
+    my $home = "$run/home";
+    my %env = (HOME => $home, PATH => '/usr/local/bin:/usr/bin:/bin', LOGNAME => $uname,
+        USER => $uname, SHELL => '/bin/sh', TZ => 'UTC', LANG => 'C');
+    my @vars = ("HOME=$home", "MAILDIR=$home", "ORGMAIL=$home/orgmail",
+        "DEFAULT=$home/orgmail", "SENDMAIL=$run/bin/sendmail");
+    my @args = map { $_ eq '@VARS@' ? @vars : $_ eq '@RC@' ? "$run/rc" : $_ }
+        split_args($c->{args} // '@VARS@ @RC@');
+    if (defined $c->{setup}) {
+        write_file("$run/setup.sh", $c->{setup}, 0644);
+        my $st = procdiff::run_as($uid, $gid, argv => ['/bin/sh', '-e', "$run/setup.sh"],
+            env => \%env, cwd => $home, stdout => "$run/setup.out", stderr => "$run/setup.out");
+        return (undef, "setup failed ($st): " . (procdiff::slurp("$run/setup.out") // ''))
+            if $st;
+    }
+    my $exit = procdiff::run_as($uid, $gid, argv => [$prog, @args], env => \%env, cwd => $home,
+        stdin => $msgfile, stdout => "$run/stdout", stderr => "$run/stderr", timeout => 120);
+    my $check = '';
+    if (defined $c->{check} && $prog eq $ref) {
+        write_file("$run/check.sh", $c->{check}, 0644);
+        my $st = procdiff::run_as($uid, $gid, argv => ['/bin/sh', '-e', "$run/check.sh"],
+            env => { %env, EXIT => $exit }, cwd => $home, stdout => "$run/check.out",
+            stderr => "$run/check.out");
+        $check = "check failed ($st): " . (procdiff::slurp("$run/check.out") // '') if $st;
+    }
+    my @prefixes = ('msg.', split ' ', $c->{prefix} // '');
+    my $ignore = defined $c->{ignore} ? qr/$c->{ignore}/ : undef;
+    my ($list, $map) = procdiff::snapshot($run, prefixes => \@prefixes, ignore => $ignore);
+    my $res = $list;
+    $res .= "exit $exit\n";
+    unless (($c->{stdout} // '') eq 'ignore') {
+        $res .= "stdout:\n" . procdiff::show(procdiff::normalise(procdiff::slurp("$run/stdout") // '', $map));
+    }
+    $res .= "stderr:\n" . procdiff::show(procdiff::normalise(procdiff::slurp("$run/stderr") // '', $map));
+    return ($res, $check);
+}
+
+my $n = 0;
+my $failed = 0;
+print "1..", scalar(@cases), "\n";
+for my $file (@cases) {
+    $n++;
+    my $c = eval { parse_case($file) };
+    if (!$c) {
+        print "not ok $n - $file\n# $@";
+        $failed++;
+        next;
+    }
+    my $dir = "$scratch/$c->{name}";
+    make_path($dir);
+    chmod 0755, $dir;
+    my $msgfile = "$dir/message";
+    if (defined $c->{'msg-gen'}) {
+        my $d = dirname($file);
+        system('/bin/sh', '-c', "cd '$d' && { $c->{'msg-gen'}\n} > '$msgfile'") == 0
+            or do { print "not ok $n - $c->{title}\n# msg-gen failed\n"; $failed++; next };
+    } else {
+        write_file($msgfile, $c->{msg});
+    }
+    chmod 0644, $msgfile;
+    my $run = "$dir/run";
+    my ($want, $check) = one_run($c, $ref, $run, $msgfile);
+    my $saved = "$dir/procmail";
+    rename $run, $saved if defined $want;
+    my ($got, $err) = defined $want && -x $impl ? one_run($c, $impl, $run, $msgfile) : (undef, '');
+    my $desc = "$c->{name}: $c->{title}";
+    if (!defined $want) {
+        print "not ok $n - $desc\n", map { "# $_\n" } split /\n/, "procmail run: $check";
+        $failed++;
+    } elsif ($check ne '') {
+        print "not ok $n - $desc\n", map { "# $_\n" } split /\n/, "the case does not show what it says: $check";
+        $failed++;
+    } elsif (!defined $got) {
+        print "not ok $n - $desc\n# $impl is not built (or its setup failed: $err)\n";
+        $failed++;
+    } elsif ($got ne $want) {
+        my $d = procdiff::udiff($want, $got, 'procmail', 'procsort');
+        my @l = split /\n/, $d;
+        splice @l, 120, @l - 120, "... (" . (@l - 120) . " more lines)" if @l > 120;
+        print "not ok $n - $desc\n", map { "# $_\n" } @l;
+        $failed++;
+    } else {
+        print "ok $n - $desc\n";
+    }
+    if ($keep) {
+        system('cp', '-a', $dir, $keep);
+    }
+    remove_tree($dir) unless $ENV{KEEP_TMP};
+}
+exit($failed ? 1 : 0);

@@ -1,0 +1,220 @@
+# procdiff.pm - run procmail and procsort on the same input as the same
+# unprivileged user, and turn what each left behind into text to compare.
+#
+# Used by t/lib/procdiff.pl (the rc/message corpus in t/data/procsort/)
+# and by the folder-level differential test.  What it trusts: the case
+# files (they are ours); it runs their shell snippets as the test user.
+#
+#   procdiff::test_user()        (uid, gid, name): as root, the system user
+#                                "mailsift-test" (made once with useradd,
+#                                shell /bin/sh, no home); otherwise ourselves
+#   procdiff::prepare($dir, $u)  make $dir/home and $dir/sent owned by the user
+#   procdiff::run_as($u, %a)     run a command as the user with a clean
+#                                environment, stdin/stdout/stderr from/to files,
+#                                under a timeout; returns the exit status
+#   procdiff::snapshot($dir, %o) a canonical listing of home/ and sent/: every
+#                                entry with its type and mode, hard-link groups,
+#                                file contents (normalised; big ones by digest);
+#                                unique file names (Maildir TIME.PID_N.HOST,
+#                                msg.XXXX, the recorder's files) renamed to
+#                                KIND#n in the order of their contents
+#   procdiff::normalise($text, $map)  dates, pids, the program's name and
+#                                unique file names made comparable
+#   procdiff::udiff($a, $b)      a unified diff of two texts
+#
+# Normalising is limited to what must differ between two runs: dates (the
+# ctime() form procmail writes in From_ lines and logs, RFC 2822 dates),
+# process ids in "[pid]", the name procmail/procsort in log lines, and the
+# unique names above.  Everything else must be byte for byte the same.
+package procdiff;
+
+use strict;
+use warnings;
+use Digest::SHA qw(sha1_hex);
+use Fcntl qw(:mode);
+use File::Path qw(make_path);
+use File::Temp qw(tempfile);
+use POSIX qw(:sys_wait_h);
+
+our $USER_NAME = 'mailsift-test';
+our $BIG = 65536;    # files bigger than this are shown by digest
+
+# test_user - (uid, gid, name) of the user both programs run as
+sub test_user {
+    if ($> != 0) {
+        return ($>, (split ' ', $))[0], scalar getpwuid($>));
+    }
+    my @pw = getpwnam($USER_NAME);
+    if (!@pw) {
+        system('useradd', '--system', '--no-create-home', '--home-dir', '/nonexistent',
+            '--shell', '/bin/sh', '--user-group', $USER_NAME);
+        @pw = getpwnam($USER_NAME);    # another test may have made it meanwhile
+        die "procdiff: cannot create the test user $USER_NAME\n" unless @pw;
+    }
+    return ($pw[2], $pw[3], $USER_NAME);
+}
+
+# prepare - a fresh run directory: home/ and sent/ belong to the user
+sub prepare {
+    my ($dir, $uid, $gid) = @_;
+    make_path("$dir/home", "$dir/sent", "$dir/bin");
+    chmod 0755, $dir, "$dir/home", "$dir/sent", "$dir/bin";
+    chown $uid, $gid, "$dir/home", "$dir/sent";
+}
+
+# run_as - run argv as the user; a => {argv, env, stdin, stdout, stderr, cwd, timeout}
+sub run_as {
+    my ($uid, $gid, %a) = @_;
+    my @env = map { "$_=$a{env}{$_}" } sort keys %{ $a{env} };
+    my @cmd = ('env', '-i', @env, 'timeout', '-k', '5', $a{timeout} || 120, @{ $a{argv} });
+    if ($> == 0) {
+        unshift @cmd, 'setpriv', "--reuid=$uid", "--regid=$gid", '--clear-groups', '--';
+    }
+    my $pid = fork();
+    die "procdiff: fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open(STDIN, '<', $a{stdin} || '/dev/null') or die "stdin: $!";
+        open(STDOUT, '>', $a{stdout}) or die "stdout: $!";
+        open(STDERR, '>', $a{stderr}) or die "stderr: $!";
+        chdir($a{cwd} || '/') or die "chdir: $!";
+        exec(@cmd) or die "exec $cmd[0]: $!";
+    }
+    waitpid($pid, 0);
+    my $st = $?;
+    return WIFEXITED($st) ? WEXITSTATUS($st) : 128 + WTERMSIG($st);
+}
+
+# normalise - make a text from one run comparable with the other's
+sub normalise {
+    my ($text, $map) = @_;
+    my $host = (POSIX::uname())[1];
+    # unique names first: they may contain digits that look like dates
+    if ($map && %$map) {
+        my $re = join '|', map { quotemeta } sort { length $b <=> length $a } keys %$map;
+        $text =~ s{(^|[\s/"'=])($re)(?=$|[\s/"':])}{$1$map->{$2}}gm;
+    }
+    $text =~ s/\b\d{9,11}\.\d+_\d+\.\Q$host\E\b/MAILDIRNAME/g;
+    # ctime() dates: "Sat Nov 21 19:53:42 2026"
+    $text =~ s/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}\b/DATE/g;
+    # RFC 2822 dates: "Sat, 21 Nov 2026 19:53:42 +0000"
+    $text =~ s/\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d(?::\d\d)? [-+]\d{4}(?: \([A-Z]+\))?/DATE/g;
+    $text =~ s/^(procmail|procsort): \[\d+\]/PROG: [PID]/gm;
+    $text =~ s/^(procmail|procsort): /PROG: /gm;
+    return $text;
+}
+
+# show - bytes as printable text: non-printing bytes as \ooo, lines kept
+sub show {
+    my ($bytes) = @_;
+    $bytes =~ s/([^\n\t\x20-\x7e])/sprintf('\\%03o', ord($1))/ge;
+    $bytes .= "\\(no final newline)\n" if length($bytes) && $bytes !~ /\n\z/;
+    return $bytes;
+}
+
+sub slurp {
+    my ($path) = @_;
+    open(my $fh, '<:raw', $path) or return undef;
+    local $/;
+    my $data = <$fh>;
+    return defined $data ? $data : '';
+}
+
+# unique_kind - which kind of unique name this is, or undef for a plain name
+sub unique_kind {
+    my ($dir, $name, $prefixes) = @_;
+    my $host = (POSIX::uname())[1];
+    return 'MAILDIR' if $name =~ /^\d+\.\d+_\d+\.\Q$host\E(?::2,.*)?$/;
+    return 'SENT' if $dir =~ m{(^|/)sent$};
+    for my $p (@$prefixes) {
+        return "MSG($p)" if $name =~ /^\Q$p\E[A-Za-z0-9_-]+$/;
+    }
+    return 'TEMP' if $name =~ /^_[A-Za-z0-9_-]+[.,+%]/;
+    return undef;
+}
+
+# snapshot - (text, name map) describing $dir/home and $dir/sent
+sub snapshot {
+    my ($dir, %o) = @_;
+    my @prefixes = @{ $o{prefixes} || ['msg.'] };
+    my $ignore = $o{ignore};    # a regex of relative paths to leave out
+    my (%map, @entries, %inode);
+    my @todo = ('home', 'sent');
+    # first pass: find every entry, and the unique names per directory
+    my %contents;
+    while (@todo) {
+        my $rel = shift @todo;
+        my $path = "$dir/$rel";
+        opendir(my $dh, $path) or next;
+        my @names = sort grep { $_ ne '.' && $_ ne '..' } readdir($dh);
+        closedir($dh);
+        my %kinds;
+        for my $n (@names) {
+            my $k = unique_kind($rel, $n, \@prefixes);
+            push @{ $kinds{$k} }, $n if defined $k;
+        }
+        # unique names are numbered in the order of their (normalised) contents
+        for my $k (sort keys %kinds) {
+            my @sorted = sort {
+                my $ca = normalise(slurp("$path/$a") // '', undef);
+                my $cb = normalise(slurp("$path/$b") // '', undef);
+                $ca cmp $cb or $a cmp $b
+            } @{ $kinds{$k} };
+            my $i = 0;
+            $map{$_} = "$k#" . ++$i for @sorted;
+        }
+        for my $n (@names) {
+            my $r = "$rel/$n";
+            my @st = lstat("$path/$n") or next;
+            push @entries, [$r, $n, \@st];
+            push @todo, $r if S_ISDIR($st[2]);
+        }
+    }
+    my @out;
+    for my $e (sort { $a->[0] cmp $b->[0] } @entries) {
+        my ($r, $n, $st) = @$e;
+        my $shown = join '/', map { exists $map{$_} ? $map{$_} : $_ } split m{/}, $r;
+        next if $ignore && $shown =~ $ignore;
+        my $mode = $st->[2];
+        my $type = S_ISDIR($mode) ? 'dir' : S_ISLNK($mode) ? 'link' : S_ISREG($mode) ? 'file' : 'other';
+        my $line = sprintf('%s %s %04o', $shown, $type, $mode & 07777);
+        if ($type eq 'file') {
+            my $data = normalise(slurp("$dir/$r") // '', \%map);
+            $line .= sprintf(' size=%d', length $data);
+            if ($st->[3] > 1) {
+                push @{ $inode{"$st->[0]:$st->[1]"} }, $shown;
+            }
+            if (length($data) > $BIG) {
+                $line .= ' sha1=' . sha1_hex($data) . "\n";
+            } else {
+                $line .= "\n" . join('', map { "  | $_\n" } split /\n/, show($data), -1);
+                $line =~ s/  \| \n\z//;
+            }
+        } elsif ($type eq 'link') {
+            $line .= ' -> ' . readlink("$dir/$r") . "\n";
+        } else {
+            $line .= "\n";
+        }
+        push @out, $line;
+    }
+    for my $g (sort map { join(' = ', sort @$_) } values %inode) {
+        push @out, "hard links: $g\n";
+    }
+    return (join('', @out), \%map);
+}
+
+# udiff - unified diff of two texts (empty when they are equal)
+sub udiff {
+    my ($a, $b, $la, $lb) = @_;
+    return '' if $a eq $b;
+    my ($fa, $na) = tempfile();
+    my ($fb, $nb) = tempfile();
+    print $fa $a;
+    print $fb $b;
+    close $fa;
+    close $fb;
+    my $d = `diff -u --label '$la' --label '$lb' '$na' '$nb'`;
+    unlink $na, $nb;
+    return $d;
+}
+
+1;
