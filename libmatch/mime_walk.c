@@ -506,7 +506,8 @@ static int walk_spool(int fd, struct buf *err)
 int mime_walk_fd(int fd, const struct mime_walk_limits *limits, mime_walk_fn fn, void *ctx,
                  struct buf *err)
 {
-    struct mime_walk_limits lim = { MIME_WALK_PARTS_MAX, MIME_WALK_DEPTH_MAX };
+    struct mime_walk_limits lim = { MIME_WALK_PARTS_MAX, MIME_WALK_DEPTH_MAX, "", 0 };
+    struct buf first = BUF_INIT;
     struct walk w;
     GMimeStream *stream;
     GMimeParser *parser;
@@ -522,6 +523,10 @@ int mime_walk_fd(int fd, const struct mime_walk_limits *limits, mime_walk_fn fn,
         lim.parts_max = limits->parts_max;
     if (limits && limits->depth_max)
         lim.depth_max = limits->depth_max;
+    if (limits && limits->prefix)
+        lim.prefix = limits->prefix;
+    if (limits)
+        lim.depth = limits->depth;
     if (lseek(fd, 0, SEEK_SET) < 0) {
         if (errno != ESPIPE) {
             buf_printf(err, "cannot rewind the message: %s", strerror(errno));
@@ -545,10 +550,12 @@ int mime_walk_fd(int fd, const struct mime_walk_limits *limits, mime_walk_fn fn,
     if (body == NULL) {
         /* Nothing GMime can read as a message: one part, the whole of it. */
         w.whole = stream;
-        walk_add(&w, NULL, "1", MIME_LEAF, 0, MIME_BAD_HEADER);
+        buf_printf(&first, "%s%s1", lim.prefix, *lim.prefix ? "." : "");
+        walk_add(&w, NULL, first.data, MIME_LEAF, lim.depth, MIME_BAD_HEADER);
     } else {
-        walk_body(&w, body, "", 0);
+        walk_body(&w, body, lim.prefix, lim.depth);
     }
+    buf_free(&first);
     walk_assign(&w);
     for (i = 0; i < w.nparts && ret == 0; i++) {
         struct walk_part *p = &w.parts[i];

@@ -44,6 +44,8 @@
 struct mime_walk_limits {
     size_t parts_max;
     int depth_max;
+    const char *prefix; /* walking the decoded content of part PREFIX: "2" makes "2.0", "2.1" */
+    int depth;          /* ... which is at this message/rfc822 depth */
 };
 
 enum mime_kind {

@@ -127,6 +127,7 @@ struct attach_content {
     long long size;
     int fd;                 /* the spool, -1 when none */
     int over;               /* longer than archive_size: not spooled in full */
+    int spool_all;          /* an encoded message/rfc822: keep all of it to walk it */
     struct buf *err;        /* where judge_sink reports a spool failure */
 };
 

@@ -78,6 +78,13 @@ static int content_decide(struct attach_content *c, int more_coming, struct buf 
     c->decided = 1;
     if (c->head.len > 0 && attach_magic_type(c->head.data, c->head.len, &f->magic, err) < 0)
         return -1;
+    if (c->spool_all) {
+        if (!more_coming)
+            return 0;
+        if ((c->fd = mime_walk_tmpfd(err)) < 0)
+            return -1;
+        return content_write(c->fd, c->head.data, c->head.len, err);
+    }
     if (f->container || !attach_looks_archive(f))
         return 0;
     f->archive = 1;
@@ -112,7 +119,7 @@ int attach_content_add(struct attach_content *c, const char *data, size_t len, s
             return -1;
     }
     if (c->fd >= 0 && len > 0) {
-        if (c->size > c->policy->archive_size) {
+        if (c->size > c->policy->archive_size && !c->spool_all) {
             /* Too large to list: say so rather than look at part of it. */
             close(c->fd);
             c->fd = -1;
@@ -182,6 +189,43 @@ static int judge_sink(const char *data, size_t len, void *ctx)
     return attach_content_add(c, data, len, c->err) < 0 ? -1 : 0;
 }
 
+static int judge_part(const struct mime_part *part, void *ctx);
+
+/*
+ * judge_embedded - a message/rfc822 part GMime left as a leaf because it is
+ * base64 or quoted-printable (RFC 2046 forbids that; mail clients decode it
+ * and show the message): walk its decoded content as the message it is.
+ */
+static int judge_embedded(struct judge *j, const struct mime_part *part, struct attach_content *c,
+                          struct attach_file *f)
+{
+    struct mime_walk_limits limits;
+
+    memset(&limits, 0, sizeof(limits));
+    if (part->depth + 1 > j->policy->nesting) {
+        f->bad |= MIME_BAD_NESTING;
+        return 0;
+    }
+    if (c->fd < 0) {
+        if ((c->fd = mime_walk_tmpfd(j->err)) < 0)
+            return -1;
+        if (content_write(c->fd, c->head.data, c->head.len, j->err) < 0)
+            return -1;
+    }
+    limits.parts_max = j->policy->parts;
+    limits.depth_max = (int) j->policy->nesting;
+    limits.prefix = part->section;
+    limits.depth = part->depth + 1;
+    return mime_walk_fd(c->fd, &limits, judge_part, j, j->err);
+}
+
+/* judge_is_message - a leaf part that is a whole message in an encoding */
+static int judge_is_message(const struct mime_part *part)
+{
+    return strcmp(part->type, "message/rfc822") == 0 || strcmp(part->type, "message/global") == 0 ||
+           strcmp(part->type, "message/news") == 0;
+}
+
 /* judge_part - one MIME part: its content, its members, its rule */
 static int judge_part(const struct mime_part *part, void *ctx)
 {
@@ -205,10 +249,13 @@ static int judge_part(const struct mime_part *part, void *ctx)
     if (part->kind == MIME_LEAF) {
         attach_content_init(&c, j->policy, &f, j->policy->archive_depth > 0);
         c.err = j->err;
+        c.spool_all = judge_is_message(part);
         ret = mime_walk_content(part, judge_sink, &c, &f.bad, j->err);
         if (ret == 0)
             ret = attach_content_end(&c, j->err);
         f.size = c.size;
+        if (ret == 0 && c.spool_all)
+            ret = judge_embedded(j, part, &c, &f);
         if (ret == 0 && f.archive && !f.unscanned)
             ret = attach_archive_list(j->policy, &f, c.head.data, c.head.len, c.fd, judge_file, j,
                                       j->err);
@@ -262,6 +309,7 @@ int attach_judge(const struct attach_policy *policy, int fd, struct attach_verdi
     j.verdict = verdict;
     j.err = err;
     buf_init(&j.detail);
+    memset(&limits, 0, sizeof(limits));
     limits.parts_max = policy->parts;
     limits.depth_max = (int) policy->nesting;
     ret = mime_walk_fd(fd, &limits, judge_part, &j, err);

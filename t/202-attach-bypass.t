@@ -64,6 +64,7 @@ row bypass-trailing-dot pass pass       # filename="invoice.exe."
 row bypass-spaces pass pass             # filename="invoice.pdf  .exe  " (Windows drops the trailing spaces)
 row bypass-zip pass pass                # documents.zip holds docs/invoice.exe
 row bypass-forwarded REJECT pass        # message/rfc822 holding invoice.exe
+row bypass-forwarded-b64 pass pass      # the same, base64-encoded (clients decode it)
 row bypass-renamed pass pass            # a Windows program named scan.pdf (libmagic)
 
 # The log line names the part, the decoded name and the rule.
@@ -75,4 +76,6 @@ like "$out" '^hit: REJECT part 2 "documents\.zip" member "docs/invoice\.exe" rul
     "a member is named with its path inside the archive"
 out=$("$JUDGE" "$POLICY" "$T/msg/bypass-forwarded.eml" | sed -n 2p)
 like "$out" '^hit: REJECT part 2\.2 "invoice\.exe" ' "the forwarded message's attachment is part 2.2"
+out=$("$JUDGE" "$POLICY" "$T/msg/bypass-forwarded-b64.eml" | sed -n 2p)
+like "$out" '^hit: REJECT part 2\.2 "invoice\.exe" ' "so is the base64-encoded one's"
 done_testing

@@ -37,4 +37,21 @@ else
     ok "judged in well under a second of CPU (${cpu}s < 0.8s)" perl -e "exit !($cpu < 0.8)"
     ok "peak memory at most 12 MB above a small message's" perl -e "exit !($big - $small <= 12288)"
 fi
+
+# A zip that unpacks to 330 MB (and holds a zip that unpacks to 64 MB): members
+# that are not archives are read only as far as libmagic looks, an archive in
+# the archive is spooled to a temporary file, not to memory.
+python3 "$TOP/t/data/attach/mkmsgs.py" --bomb "$T/msg" || bail "mkmsgs.py --bomb failed"
+"$JUDGE" -s "$POLICY" "$T/msg/bomb.eml" > "$T/out" 2> "$T/stats"
+is "$(cat "$T/out")" "NONE
+parts=3 members=4" "the zip bomb's four members were looked at, nothing matched"
+cpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$T/stats")
+big=$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' "$T/stats")
+diag "zip bomb (13 MB, unpacks to 330 MB): CPU ${cpu}s, peak memory ${big} kB"
+if [ $san = 1 ]; then
+    skip 2 "sanitizer build"
+else
+    ok "judged in under a second of CPU (${cpu}s)" perl -e "exit !($cpu < 1)"
+    ok "peak memory at most 12 MB above a small message's" perl -e "exit !($big - $small <= 12288)"
+fi
 done_testing

@@ -3,6 +3,7 @@
 
     mkmsgs.py DIR               write every message to DIR/NAME.eml
     mkmsgs.py --big DIR N MB    write DIR/big.eml: N parts, about MB megabytes
+    mkmsgs.py --bomb DIR        write DIR/bomb.eml: a zip of 13 MB that unpacks to 330 MB
 
 Messages are written by an independent composer (the standard library's email
 package, and zipfile/tarfile/gzip/7z for archives), not by mailsift, so the
@@ -227,6 +228,16 @@ def messages():
     fwd.attach(MIMEText('Forwarding this.\n'))
     fwd.attach(MIMEMessage(inner))
     m['bypass-forwarded'] = fwd
+    # The same forwarded message, base64-encoded: RFC 2046 forbids it, mail
+    # clients decode it and show the message anyway.
+    fwd64 = head(MIMEMultipart('mixed'), 'Fwd: invoice')
+    fwd64.attach(MIMEText('Forwarding this.\n'))
+    part = MIMEBase('message', 'rfc822')
+    part.set_payload(base64.encodebytes(plain_attach('invoice', [(exe, 'invoice.exe', 'application',
+                                                                   'octet-stream')]).as_bytes()).decode())
+    part['Content-Transfer-Encoding'] = 'base64'
+    fwd64.attach(part)
+    m['bypass-forwarded-b64'] = fwd64
     m['bypass-renamed'] = with_attachment('scan', exe, 'application/pdf; name="scan.pdf"',
                                           'attachment; filename="scan.pdf"')
 
@@ -373,12 +384,25 @@ def big(path, nparts, megabytes):
     write(msg, path)
 
 
+def bomb(path):
+    """A zip of 13 MB holding 256 MB of zeros, 12 MB of noise and a zip of 64 MB of zeros."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr('zeros.bin', b'\0' * (256 << 20))
+        z.writestr('noise.bin', os.urandom(12 << 20))
+        z.writestr('inner.zip', zip_of([('bomb.bin', b'\0' * (64 << 20))]))
+    write(plain_attach('bomb', [(buf.getvalue(), 'bomb.zip', 'application', 'zip')]), path)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == '--bomb':
+        bomb(os.path.join(sys.argv[2], 'bomb.eml'))
+        return
     if len(sys.argv) == 5 and sys.argv[1] == '--big':
         big(os.path.join(sys.argv[2], 'big.eml'), int(sys.argv[3]), int(sys.argv[4]))
         return
     if len(sys.argv) != 2:
-        sys.exit('usage: mkmsgs.py DIR | --big DIR NPARTS MEGABYTES')
+        sys.exit('usage: mkmsgs.py DIR | --big DIR NPARTS MEGABYTES | --bomb DIR')
     for name, msg in sorted(messages().items()):
         write(msg, os.path.join(sys.argv[1], name + '.eml'))
 
