@@ -72,6 +72,17 @@ int local_conf_init(struct local_conf *lc, struct config *cfg, struct buf *err)
         buf_addstr(err, "command_time_limit must be greater than zero");
         return -1;
     }
+    if (lc->privileged) {
+        const char *privs = config_get(cfg, "default_privs");
+        struct passwd *pw = getpwnam(privs ? privs : "");
+
+        if (pw == NULL || pw->pw_uid == 0) {
+            buf_printf(err, "default_privs: unknown or privileged user \"%s\"", privs ? privs : "");
+            return -1;
+        }
+        lc->default_uid = pw->pw_uid;
+        lc->default_gid = pw->pw_gid;
+    }
     return 0;
 }
 
@@ -310,8 +321,13 @@ static void local_mailbox(const struct local_conf *lc, const struct local_reques
     local_split(lc, req->target, &w);
     if (local_user(lc, &w, res) < 0)
         goto out;
-    if (lc->privileged)
-        local_drop_privs(w.uid, w.gid, w.user.data);
+    if (lc->privileged) {
+        /* As local(8): a command never runs as root, default_privs instead. */
+        if (lc->mailbox_command[0] && w.uid == 0)
+            local_drop_privs(lc->default_uid, lc->default_gid, NULL);
+        else
+            local_drop_privs(w.uid, w.gid, w.user.data);
+    }
     if (lc->mailbox_command[0]) {
         char **env = local_env_build(req, &w, w.user.data);
 

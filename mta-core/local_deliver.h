@@ -29,6 +29,8 @@ struct local_conf {
     long mailbox_size_limit;    /* bytes, 0: none */
     long command_time_limit;    /* seconds */
     int privileged;             /* root and no home_base: deliver as the recipient */
+    uid_t default_uid;          /* default_privs: commands never run as root */
+    gid_t default_gid;
 };
 
 /* One delivery. */

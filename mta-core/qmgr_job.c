@@ -25,12 +25,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
+#include "mta-core/qmgr_spawn.h"
 #include "mta-core/qmgr_state.h"
 #include "mta-core/qmgr_transport.h"
 #include "mta-core/queue.h"
@@ -155,74 +155,12 @@ static long qmgr_running_to(const struct queue_target *t)
     return n;
 }
 
-/* qmgr_close_fds - in the child: close everything but stdio and two descriptors */
-static void qmgr_close_fds(int a, int b)
-{
-    int lo = a < b ? a : b, hi = a < b ? b : a;
-
-    if (lo > 3)
-        close_range(3, (unsigned) lo - 1, 0);
-    if (hi > lo + 1)
-        close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
-    close_range((unsigned) hi + 1, ~0U, 0);
-}
-
-/* qmgr_child - the delivery process: deliver, report, exit */
-static void __attribute__((noreturn)) qmgr_child(struct qmgr_job *j, int out, pid_t parent)
-{
-    const struct qmgr_msg *m = j->msg;
-    const struct queue_target *t = &m->env->targets[j->target];
-    const struct qmgr_transport *tr = qmgr_transport_find(t->kind);
-    struct qmgr_delivery d;
-    struct qmgr_result res;
-    struct buf line = BUF_INIT;
-    const char *p;
-
-    qmgr_close_fds(out, j->fd);
-    signal(SIGCHLD, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(1);
-    memset(&res, 0, sizeof(res));
-    buf_init(&res.dsn);
-    buf_init(&res.text);
-    buf_init(&res.relay);
-    if (tr == NULL || tr->deliver == NULL) {
-        snprintf(res.status, sizeof(res.status), "deferred");
-        buf_setstr(&res.dsn, "4.3.0");
-        buf_setstr(&res.text, "mail transport unavailable");
-        buf_setstr(&res.relay, "none");
-    } else {
-        d.queue_id = m->id;
-        d.fd = j->fd;
-        d.msg = m->env;
-        d.target = t;
-        d.target_index = j->target;
-        tr->deliver(&d, &res);
-        if (res.relay.len == 0)
-            buf_setstr(&res.relay, tr->name);
-    }
-    buf_printf(&line, "%s\t%s\t%s\t", res.status, res.dsn.data, res.relay.data);
-    for (p = res.text.data; *p; p++)
-        buf_addch(&line, *p == '\n' || *p == '\t' ? ' ' : *p);
-    buf_addch(&line, '\n');
-    if (write(out, line.data, line.len) != (ssize_t) line.len)
-        _exit(1);
-    _exit(0);
-}
-
 static void qmgr_job_readable(evutil_socket_t fd, short what, void *ctx);
 
-/* qmgr_job_start - fork the delivery process of j; 0, or -1 (j was dealt with) */
+/* qmgr_job_start - start the delivery process of j; 0, -1 (j was dealt with), -2 (not now) */
 static int qmgr_job_start(struct qmgr_job *j)
 {
     struct qmgr_msg *m = j->msg;
-    int p[2];
-    pid_t pid, parent = getpid();
 
     if (!qmgr_msg_present(m)) {
         /* Held or deleted by an administrator: deliver nothing more of it. */
@@ -232,30 +170,14 @@ static int qmgr_job_start(struct qmgr_job *j)
         return -1;
     }
     j->fd = open(m->env->path, O_RDWR | O_APPEND | O_CLOEXEC);
-    if (j->fd < 0 || pipe2(p, O_CLOEXEC) < 0) {
+    gettimeofday(&j->start, NULL);
+    if (j->fd < 0 || qmgr_spawn(m->id, j->target, j->fd, &j->pipe, &j->pid) < 0) {
         msg_warn("%s: cannot start a delivery: %m", m->id);
         if (j->fd >= 0)
             close(j->fd);
         j->fd = -1;
         return -2;
     }
-    gettimeofday(&j->start, NULL);
-    pid = fork();
-    if (pid < 0) {
-        msg_warn("%s: fork: %m", m->id);
-        close(p[0]);
-        close(p[1]);
-        close(j->fd);
-        j->fd = -1;
-        return -2;
-    }
-    if (pid == 0) {
-        close(p[0]);
-        qmgr_child(j, p[1], parent);
-    }
-    close(p[1]);
-    j->pid = pid;
-    j->pipe = p[0];
     evutil_make_socket_nonblocking(j->pipe);
     j->ev = event_new(qmgr.base, j->pipe, EV_READ | EV_PERSIST, qmgr_job_readable, j);
     event_add(j->ev, NULL);
@@ -331,11 +253,12 @@ static void qmgr_job_finish(struct qmgr_job *j)
     }
     if (text == NULL || (strcmp(status, "sent") && strcmp(status, "bounced") && strcmp(status, "deferred"))) {
         buf_reset(&j->result);
-        if (WIFSIGNALED(j->wstatus))
+        if (j->reaped && WIFSIGNALED(j->wstatus))
             buf_printf(&j->result, "delivery process killed by signal %d", WTERMSIG(j->wstatus));
+        else if (j->reaped)
+            buf_printf(&j->result, "delivery process exited with status %d and no result", WEXITSTATUS(j->wstatus));
         else
-            buf_printf(&j->result, "delivery process exited with status %d and no result",
-                       WEXITSTATUS(j->wstatus));
+            buf_addstr(&j->result, "delivery process ended without a result");
         status = "deferred";
         dsn = "4.3.0";
         relay = "none";
@@ -388,28 +311,24 @@ static void qmgr_job_readable(evutil_socket_t fd, short what, void *ctx)
     qmgr_job_reap();
 }
 
-/* qmgr_job_reap - collect delivery processes that exited; finish jobs that are complete */
+/*
+ * qmgr_job_reap - finish the jobs whose pipe reached end of file.  The
+ * write end belongs to the delivery process alone (close-on-exec keeps it
+ * from what that process runs), so end of file means it exited: waiting
+ * for it does not block.
+ */
 void qmgr_job_reap(void)
 {
     struct qmgr_job *j, *next;
-    int again = 1;
 
-    while (again) {
-        again = 0;
-        for (j = qmgr.running; j; j = next) {
-            next = j->next;
-            if (!j->reaped) {
-                pid_t w = waitpid(j->pid, &j->wstatus, WNOHANG);
-
-                if (w == j->pid)
-                    j->reaped = 1;
-            }
-            if (j->reaped && j->eof) {
-                qmgr_job_finish(j);
-                again = 1;
-                break;
-            }
-        }
+    for (j = qmgr.running; j; j = next) {
+        next = j->next;
+        if (!j->eof)
+            continue;
+        if (j->pid > 0 && !j->reaped && waitpid(j->pid, &j->wstatus, 0) == j->pid)
+            j->reaped = 1;
+        /* Finishing never frees another running job: next stays valid. */
+        qmgr_job_finish(j);
     }
     qmgr_job_schedule();
 }
@@ -439,4 +358,18 @@ void qmgr_job_wait_all(int seconds)
     }
     if (qmgr.running)
         msg_warn("%zu deliveries still running at shutdown: they will be tried again", qmgr.nrunning);
+}
+
+/* qmgr_job_abandon - at shutdown, after the wait: forget deliveries still running */
+void qmgr_job_abandon(void)
+{
+    struct qmgr_job *j;
+
+    while ((j = qmgr.running) != NULL) {
+        qmgr.running = j->next;
+        if (j->msg)
+            j->msg->running--;
+        qmgr_job_free(j);
+    }
+    qmgr.nrunning = 0;
 }

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
 #include "mta-core/alias_expand.h"
+#include "mta-core/qmgr_spawn.h"
 #include "mta-core/qmgr_state.h"
 #include "mta-core/qmgr_transport.h"
 #include "mta-core/queue.h"
@@ -85,12 +87,16 @@ static void qmgr_kicked(evutil_socket_t fd, short what, void *ctx)
         qmgr_scan(QUEUE_INCOMING);
 }
 
-/* qmgr_on_sigchld - reap finished deliveries */
+/* qmgr_on_sigchld - reap finished deliveries; the helper must not die */
 static void qmgr_on_sigchld(evutil_socket_t fd, short what, void *ctx)
 {
+    pid_t helper = qmgr_spawn_helper_pid();
+
     (void) fd;
     (void) what;
     (void) ctx;
+    if (helper > 0 && waitpid(helper, NULL, WNOHANG) == helper)
+        msg_fatal("the privileged delivery helper (pid %ld) died", (long) helper);
     qmgr_job_reap();
 }
 
@@ -153,21 +159,52 @@ static void qmgr_recover(void)
     buf_free(&err);
 }
 
+static int qmgr_initialized;
+
+/*
+ * qmgr_init - see queue.h: what must be done while still root: the maps
+ * and local delivery's settings (who may be delivered as whom), and the
+ * privileged helper when deliveries will need to change users.
+ */
+void qmgr_init(struct config *cfg)
+{
+    struct buf err = BUF_INIT;
+    const struct qmgr_transport *local = qmgr_transport_find("mailbox");
+    char *qd, *hb;
+
+    if (qmgr_initialized)
+        return;
+    qd = mem_strdup(config_get(cfg, "queue_directory") ? config_get(cfg, "queue_directory") : "");
+    hb = mem_strdup(config_get(cfg, "home_base") ? config_get(cfg, "home_base") : "");
+    if (*qd == 0)
+        msg_fatal("queue_directory is not set");
+    qmgr.alias = alias_init(cfg, &err);
+    if (qmgr.alias == NULL)
+        msg_fatal("%s", err.data);
+    if (err.len)
+        msg_warn("%s (deliveries that need it will wait)", err.data);
+    buf_reset(&err);
+    if (local && local->init && local->init(cfg, &err) < 0)
+        msg_fatal("%s", err.data);
+    qmgr_spawn_init(qd, geteuid() == 0 && *hb == 0, qmgr.alias);
+    qmgr_initialized = 1;
+    mem_free(qd);
+    mem_free(hb);
+    buf_free(&err);
+}
+
 /* qmgr_start - see queue.h */
 void qmgr_start(struct event_base *base, struct config *cfg)
 {
     struct buf err = BUF_INIT;
-    const struct qmgr_transport *local = qmgr_transport_find("mailbox");
-    const char *qd = config_get(cfg, "queue_directory");
     struct timeval second = {1, 0};
 
+    qmgr_init(cfg);
     memset(&qmgr.conf, 0, sizeof(qmgr.conf));
     qmgr.base = base;
     qmgr.cfg = cfg;
     qmgr.stopping = 0;
-    if (qd == NULL || *qd == 0)
-        msg_fatal("queue_directory is not set");
-    qmgr.conf.queue_dir = mem_strdup(qd);
+    qmgr.conf.queue_dir = mem_strdup(config_get(cfg, "queue_directory"));
     qmgr.conf.queue_run_delay = qmgr_conf_time(cfg, "queue_run_delay");
     qmgr.conf.min_backoff = qmgr_conf_time(cfg, "minimal_backoff_time");
     qmgr.conf.max_backoff = qmgr_conf_time(cfg, "maximal_backoff_time");
@@ -180,14 +217,6 @@ void qmgr_start(struct event_base *base, struct config *cfg)
         qmgr.conf.max_backoff = qmgr.conf.min_backoff;
 
     if (queue_init_dirs(qmgr.conf.queue_dir, &err) < 0)
-        msg_fatal("%s", err.data);
-    qmgr.alias = alias_init(cfg, &err);
-    if (qmgr.alias == NULL)
-        msg_fatal("%s", err.data);
-    if (err.len)
-        msg_warn("%s (deliveries that need it will wait)", err.data);
-    buf_reset(&err);
-    if (local && local->init && local->init(cfg, &err) < 0)
         msg_fatal("%s", err.data);
     /* Deliveries write to mailboxes whose size limit may be reached. */
     signal(SIGXFSZ, SIG_IGN);
@@ -235,10 +264,12 @@ void qmgr_stop(void)
     if (qmgr.sighup)
         event_free(qmgr.sighup);
     qmgr.tick = qmgr.kick = qmgr.sigchld = qmgr.sighup = NULL;
+    qmgr_job_abandon();
     while (qmgr.msgs)
         qmgr_msg_forget(qmgr.msgs);
     alias_free(qmgr.alias);
     qmgr.alias = NULL;
+    qmgr_initialized = 0;
     mem_free(qmgr.conf.queue_dir);
     qmgr.conf.queue_dir = NULL;
     qmgr.base = NULL;

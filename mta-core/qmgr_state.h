@@ -90,6 +90,7 @@ void qmgr_job_schedule(void);
 void qmgr_job_reap(void);
 void qmgr_job_drop_msg(struct qmgr_msg *m);
 void qmgr_job_wait_all(int seconds);
+void qmgr_job_abandon(void);
 void qmgr_log_status(const struct qmgr_msg *m, size_t target, const char *relay, const struct timeval *start,
                      const struct timeval *end, const char *status, const char *dsn, const char *text);
 

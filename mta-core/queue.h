@@ -243,6 +243,11 @@ extern const char *const queue_names[]; /* incoming, active, deferred, hold: NUL
  * delivers; msg_fatal() when the queue directory is unusable.
  * qmgr_kick() says "something new in incoming/" (after each commit), so
  * that delivery starts at once instead of at the next directory poll.
+ * qmgr_init() must be called while mta-core is still root, before it
+ * gives up its privileges: it reads the alias maps and forks the small
+ * privileged helper that starts deliveries as the recipients (only when
+ * root and home_base is empty).  Without it (or unprivileged) qmgr_start()
+ * does the same, and deliveries run as the daemon's own user.
  * qmgr_stop() stops starting deliveries and waits (a bounded time) for
  * those under way, recording their results; one that outlives the wait is
  * tried again at the next start (at-least-once, never lost).
@@ -250,6 +255,7 @@ extern const char *const queue_names[]; /* incoming, active, deferred, hold: NUL
 struct event_base;
 struct config;
 
+void qmgr_init(struct config *cfg);
 void qmgr_start(struct event_base *base, struct config *cfg);
 void qmgr_kick(void);
 void qmgr_stop(void);
