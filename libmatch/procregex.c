@@ -300,6 +300,14 @@ int procregex_translate(const char *pattern, size_t len, struct buf *out, int *h
     ps.failed = 0;
     ps.err = err;
     buf_reset(out);
+    /*
+     * procmail's compiler gets an expression that starts with \< or \>
+     * wrong: that first alternative never matches (procmail 3.22 and 3.23
+     * alike; "(\<)x" and "x|\<y" work).  Same here, so that recipes
+     * behave as they always have.
+     */
+    if (len >= 2 && pattern[0] == '\\' && (pattern[1] == '<' || pattern[1] == '>'))
+        buf_addstr(out, "(*FAIL)");
     for (;;) {
         pr_alternation(&ps, 1);
         if (ps.p >= ps.end)

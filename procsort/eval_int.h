@@ -16,7 +16,7 @@
 
 #define EVAL_INCLUDE_DEPTH_MAX 32   /* nested INCLUDERC files */
 #define EVAL_SCORE_MAX 2147483647.0 /* procmail's MAX32: plus infinity */
-#define EVAL_SCORE_MIN -2147483648.0 /* MIN32: minus infinity */
+#define EVAL_SCORE_MIN -2147483647.0 /* MIN32 = -MAX32: minus infinity */
 
 /* An rc file being read, and where in it. */
 struct eval_frame {
