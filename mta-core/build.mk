@@ -9,7 +9,10 @@ MTA_CORE_OBJS := $(filter-out $(MTA_CORE_MAINS),$(patsubst %.c,%.o,$(wildcard mt
 mta-core/libmtacore.a: $(MTA_CORE_OBJS)
 ARCHIVES := mta-core/libmtacore.a $(ARCHIVES)
 
-# The daemon itself (mta-core.c) and its man pages join here when they land.
+SBIN_PROGRAMS += mta-core/mta-core
+mta-core/mta-core: mta-core/mta-core.o mta-core/libmtacore.a libmatch/libmatch.a
+
+MAN_PAGES += man/mta-core.8 man/mta-core.conf.5
 
 # STARTTLS runs on libevent's OpenSSL bufferevents; --as-needed keeps the
 # library out of the programs that do not use it.
