@@ -71,6 +71,7 @@ static const struct table_re_dialect pcre_dialect = {
     .default_options = RX_CASELESS | RX_DOTALL,
     .bang_ends_flags = 0,
     .second_pattern = 0,
+    .key_needs_nul = 0,
     .trailing_backslash_closes = 0,
     .option = pcre_option,
     .compile = pcre_compile_pat,

@@ -44,6 +44,7 @@
 
 #define TABLE_LINE_MAX (1024 * 1024) /* bytes in one logical line */
 #define RE_SPANS_ON_STACK 10          /* $0..$9 without an allocation */
+#define RE_KEY_ON_STACK 256           /* NUL-terminated key copies this short */
 
 enum re_op { RE_MATCH, RE_IF, RE_ENDIF };
 
@@ -595,13 +596,23 @@ int table_re_lookup(const void *table, const char *key, size_t keylen,
     const struct re_table *t = table;
     struct rx_span small[RE_SPANS_ON_STACK];
     struct rx_span *span = small;
+    char key_small[RE_KEY_ON_STACK];
+    char *key_copy = NULL;
     int rc;
 
     if ((size_t) t->max_sub + 1 > RE_SPANS_ON_STACK)
         span = mem_array((size_t) t->max_sub + 1, sizeof(*span));
+    if (t->dialect->key_needs_nul) {
+        key_copy = keylen < sizeof(key_small) ? key_small : mem_alloc(keylen + 1);
+        memcpy(key_copy, key, keylen);
+        key_copy[keylen] = 0;
+        key = key_copy;
+    }
     rc = re_search(t, key, keylen, span, match, err);
     if (span != small)
         mem_free(span);
+    if (key_copy != NULL && key_copy != key_small)
+        mem_free(key_copy);
     return rc;
 }
 

@@ -24,6 +24,7 @@ struct table_re_dialect {
     int default_options;  /* before any flag letter */
     int bang_ends_flags;  /* regexp: "/a/!/b/": '!' ends the flags... */
     int second_pattern;   /* ...and starts a second pattern */
+    int key_needs_nul;    /* exec reads key[len] (regexec does, whatever REG_STARTEND says) */
     int trailing_backslash_closes; /* regexp: a '\' ending the line closes the pattern */
     int (*option)(int ch, int *options);
     /* compile: NULL with the reason in err; captures: 0 when no $n is used */

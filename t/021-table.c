@@ -234,6 +234,16 @@ static void test_bad_lines(void)
     is_string(load_err("pcre", "if /(/\n/a/ b\nendif\n", 0, &loaded),
               "T, line 1: error in regex at offset 1: missing closing parenthesis\nT, line 3: ENDIF without matching IF",
               "a bad if leaves its endif alone: every problem, one per line");
+    is_string(lookup("regexp", "/^(a{100}){100}$/ r\n", "a"), "(not found)", "regexp: ten thousand parts load");
+    is_string(lookup("regexp", "/^x.{0,200}[0-9]{1,3}$/ r\n", "x1"), "r@1", "regexp: everyday repetition loads");
+    ok(strstr(lookup("regexp", "/a++++++++++++++++++++++++++++++++++++++++/ r\n", "a"),
+              "T, line 1: regular expression too large once repetitions are expanded") != NULL,
+       "regexp: a pattern glibc would expand to 2^40 parts is refused before regcomp");
+    ok(strstr(lookup("regexp", "/(a?){5000}/ r\n", "a"), "too large") != NULL,
+       "regexp: so is one whose optional parts would take gigabytes");
+    ok(strstr(lookup("regexp", "/\\(a*\\)\\{2000\\}/x r\n", "a"), "too large") != NULL,
+       "regexp: basic syntax is measured too");
+    is_string(lookup("pcre", "/(a?){5000}/ r\n", "a"), "r@1", "pcre: PCRE2 has its own limits");
     {
         struct buf big = BUF_INIT;
 
