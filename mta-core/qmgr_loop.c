@@ -162,11 +162,11 @@ static void qmgr_recover(void)
 static int qmgr_initialized;
 
 /*
- * qmgr_init - see queue.h: what must be done while still root: the maps
- * and local delivery's settings (who may be delivered as whom), and the
- * privileged helper when deliveries will need to change users.
+ * qmgr_setup - the maps and local delivery's settings (who may be
+ * delivered as whom); with helper, the privileged helper when deliveries
+ * will need to change users and this process is about to give up root.
  */
-void qmgr_init(struct config *cfg)
+static void qmgr_setup(struct config *cfg, int helper)
 {
     struct buf err = BUF_INIT;
     const struct qmgr_transport *local = qmgr_transport_find("mailbox");
@@ -186,11 +186,17 @@ void qmgr_init(struct config *cfg)
     buf_reset(&err);
     if (local && local->init && local->init(cfg, &err) < 0)
         msg_fatal("%s", err.data);
-    qmgr_spawn_init(qd, geteuid() == 0 && *hb == 0, qmgr.alias);
+    qmgr_spawn_init(qd, geteuid() == 0 && *hb == 0, helper && geteuid() == 0 && *hb == 0, qmgr.alias);
     qmgr_initialized = 1;
     mem_free(qd);
     mem_free(hb);
     buf_free(&err);
+}
+
+/* qmgr_init - see queue.h: called while still root, before giving it up */
+void qmgr_init(struct config *cfg)
+{
+    qmgr_setup(cfg, 1);
 }
 
 /* qmgr_start - see queue.h */
@@ -199,7 +205,7 @@ void qmgr_start(struct event_base *base, struct config *cfg)
     struct buf err = BUF_INIT;
     struct timeval second = {1, 0};
 
-    qmgr_init(cfg);
+    qmgr_setup(cfg, 0);
     memset(&qmgr.conf, 0, sizeof(qmgr.conf));
     qmgr.base = base;
     qmgr.cfg = cfg;

@@ -1,17 +1,19 @@
 /*
  * qmgr_spawn.c - starting delivery processes.
  *
- * Unprivileged (tests, home_base hosts) the daemon forks each delivery
- * process itself.  Run as root, mta-core gives up root after binding its
- * ports, yet local delivery must become each recipient; so qmgr_init(),
- * called while still root, forks a small helper that stays root and does
- * nothing but fork delivery processes when the daemon asks: a datagram
+ The queue manager forks each delivery process itself: unprivileged
+ * (tests, home_base hosts), or as root in a queue manager process of its
+ * own.  When instead the process that runs the queue manager is about to
+ * give up root (qmgr_init() called before the drop), qmgr_init() forks a
+ * small helper that stays root and does nothing but fork delivery
+ * processes when the queue manager asks: a datagram
  * "ID TARGET" with two descriptors (the queue file, and the pipe the
- * result goes back on).  The helper trusts the daemon no further than it
- * must: it reads the message from the queue file itself, never runs
- * anything as root, and checks that a |command or /file target really
- * comes out of the alias maps for its recipient before it runs it (so a
- * daemon that was taken over cannot make it run a command of its choice).
+ * result goes back on).  Whenever deliveries change identity, the
+ * delivery process trusts the queue file no further than it must (the
+ * unprivileged SMTP side writes queue files): it never runs anything as
+ * root, and checks that a |command or /file target really comes out of the
+ * alias maps for its recipient before it runs it, so that a forged queue
+ * file cannot have a command of its choice run as someone else.
  *
  * Either way the delivery process reads the message, hands the target to
  * its transport, writes "status\tdsn\trelay\ttext\n" on the pipe and exits;
@@ -239,17 +241,19 @@ static void __attribute__((noreturn)) qmgr_helper_loop(int sock, pid_t parent)
 }
 
 /*
- * qmgr_spawn_init - set up how deliveries start; with helper (root, no
- * home_base), fork the privileged helper now.  alias is what the helper
- * checks command and file targets against.
+ * qmgr_spawn_init - set up how deliveries start.  privileged: deliveries
+ * change identity, so |command and /file targets are checked against alias
+ * (the queue files come from the unprivileged SMTP side); helper: the
+ * daemon is about to give up root, so fork the privileged helper now.
  */
-void qmgr_spawn_init(const char *queue_dir, int helper, struct alias_ctx *alias)
+void qmgr_spawn_init(const char *queue_dir, int privileged, int helper, struct alias_ctx *alias)
 {
     int sv[2];
     pid_t parent = getpid();
 
     mem_free(qmgr_spawn_queue_dir);
     qmgr_spawn_queue_dir = mem_strdup(queue_dir);
+    qmgr_verify_alias = privileged ? alias : NULL;
     if (!helper || qmgr_helper_sock >= 0)
         return;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -259,7 +263,6 @@ void qmgr_spawn_init(const char *queue_dir, int helper, struct alias_ctx *alias)
         msg_fatal("delivery helper: fork: %m");
     if (qmgr_helper_pid == 0) {
         close(sv[0]);
-        qmgr_verify_alias = alias;
         qmgr_helper_loop(sv[1], parent);
     }
     close(sv[1]);

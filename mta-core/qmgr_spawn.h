@@ -10,7 +10,7 @@
 
 struct alias_ctx;
 
-void qmgr_spawn_init(const char *queue_dir, int helper, struct alias_ctx *alias);
+void qmgr_spawn_init(const char *queue_dir, int privileged, int helper, struct alias_ctx *alias);
 int qmgr_spawn(const char *id, size_t target, int qfd, int *result, pid_t *pid);
 pid_t qmgr_spawn_helper_pid(void);
 

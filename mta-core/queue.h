@@ -243,11 +243,13 @@ extern const char *const queue_names[]; /* incoming, active, deferred, hold: NUL
  * delivers; msg_fatal() when the queue directory is unusable.
  * qmgr_kick() says "something new in incoming/" (after each commit), so
  * that delivery starts at once instead of at the next directory poll.
- * qmgr_init() must be called while mta-core is still root, before it
- * gives up its privileges: it reads the alias maps and forks the small
- * privileged helper that starts deliveries as the recipients (only when
- * root and home_base is empty).  Without it (or unprivileged) qmgr_start()
- * does the same, and deliveries run as the daemon's own user.
+ * Run as root (without home_base), deliveries take each recipient's
+ * identity.  A process that runs the queue manager and stays root just
+ * calls qmgr_start().  One that will give up root after qmgr_start() (the
+ * queue manager in the SMTP process) calls qmgr_init() first, while still
+ * root: it reads the alias maps and forks a small privileged helper that
+ * starts the deliveries.  Unprivileged, deliveries run as the daemon's
+ * own user (home_base).
  * qmgr_stop() stops starting deliveries and waits (a bounded time) for
  * those under way, recording their results; one that outlives the wait is
  * tried again at the next start (at-least-once, never lost).

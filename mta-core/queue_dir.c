@@ -38,8 +38,13 @@ void queue_path(struct buf *out, const char *queue_dir, const char *queue, const
     buf_printf(out, "%s/%s/%s", queue_dir, queue, id);
 }
 
-/* queue_mkdir - one directory, mode 0700 unless it exists */
-static int queue_mkdir(const char *path, struct buf *err)
+/*
+ * queue_mkdir - one directory, mode 0700 unless it exists; as root, a
+ * queue gets the owner of the queue directory (the mail owner), whoever
+ * creates it, so that the SMTP side and the queue manager can share it
+ * when only one of them runs as root.
+ */
+static int queue_mkdir(const char *path, const struct stat *owner, struct buf *err)
 {
     struct stat st;
 
@@ -51,6 +56,11 @@ static int queue_mkdir(const char *path, struct buf *err)
         buf_printf(err, "%s: not a directory", path);
         return -1;
     }
+    if (owner && geteuid() == 0 && (st.st_uid != owner->st_uid || st.st_gid != owner->st_gid) &&
+        chown(path, owner->st_uid, owner->st_gid) < 0) {
+        buf_printf(err, "chown %s: %s", path, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -58,20 +68,21 @@ static int queue_mkdir(const char *path, struct buf *err)
 int queue_init_dirs(const char *queue_dir, struct buf *err)
 {
     struct buf path = BUF_INIT;
+    struct stat top;
     int i;
     int rc = 0;
 
-    if (queue_mkdir(queue_dir, err) < 0)
+    if (queue_mkdir(queue_dir, NULL, err) < 0 || stat(queue_dir, &top) < 0)
         return -1;
     for (i = 0; queue_names[i] && rc == 0; i++) {
         buf_reset(&path);
         buf_printf(&path, "%s/%s", queue_dir, queue_names[i]);
-        rc = queue_mkdir(path.data, err);
+        rc = queue_mkdir(path.data, &top, err);
     }
     if (rc == 0) {
         buf_reset(&path);
         buf_printf(&path, "%s/%s", queue_dir, QUEUE_CORRUPT);
-        rc = queue_mkdir(path.data, err);
+        rc = queue_mkdir(path.data, &top, err);
     }
     buf_free(&path);
     return rc;

@@ -1,10 +1,12 @@
 /*
  * 453-qmgr-privileged.c - delivery as the recipient when mta-core runs as
- * root: qmgr_init() while root starts the privileged helper, the daemon
- * then gives up root (as smtpd_privs_drop() does) and still delivers each
- * mailbox as its user, never a command as root (default_privs instead),
- * alias commands as the alias file's owner, and the helper refuses a
- * |command target that the aliases do not produce (a forged queue file).
+ * root, both ways it can: the queue manager in the SMTP process
+ * (qmgr_init() while root starts the privileged helper, then root is given
+ * up as smtpd_privs_drop() does) and in a root process of its own.  Each
+ * mailbox is delivered as its user, never a command as root (default_privs
+ * instead), alias commands as the alias file's owner; a |command target
+ * that the aliases do not produce (a forged queue file) is refused; the
+ * queues belong to the queue directory's owner whoever created them.
  * Needs root (skipped otherwise); uses the system users daemon and nobody.
  */
 #include <dirent.h>
@@ -21,6 +23,7 @@
 
 #include "libmatch/buf.h"
 #include "libmatch/config.h"
+#include "libmatch/mem.h"
 #include "mta-core/params.h"
 #include "mta-core/queue.h"
 #include "t/lib/tap.h"
@@ -115,7 +118,9 @@ static void submit(const char *rcpt, char *id)
     buf_free(&err);
 }
 
-static int run_test(void);
+#define TESTS_PER_RUN 12 /* results each run_test() prints */
+
+static int run_test(int split);
 
 int main(void)
 {
@@ -130,11 +135,30 @@ int main(void)
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp: %s", strerror(errno));
     /* The test gives up root half-way; its parent stays root to clean up. */
+    /* Two ways mta-core runs as root: the queue manager in the SMTP process
+     * (qmgr_init, then root is given up: the helper delivers), or in a
+     * process of its own that stays root (qmgr_start only). */
+    plan(2 * TESTS_PER_RUN);
     fflush(stdout);
     pid = fork();
     if (pid == 0)
-        exit(run_test());
+        exit(run_test(0));
     waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        char sub[300];
+
+        snprintf(sub, sizeof(sub), "%s/split", dir);
+        mkdir(sub, 01777);
+        chmod(sub, 01777);
+        snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/split");
+        tap_run = TESTS_PER_RUN; /* the first child's results, for the numbering */
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0)
+            exit(run_test(1));
+        waitpid(pid, &status, 0);
+        *strrchr(dir, '/') = 0;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         char cmd[512];
 
@@ -145,7 +169,7 @@ int main(void)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-static int run_test(void)
+static int run_test(int split)
 {
     struct buf err = BUF_INIT, set = BUF_INIT;
     struct config *cfg;
@@ -154,8 +178,9 @@ static int run_test(void)
     char path[1024];
     FILE *fp;
 
-    nobody = getpwnam("nobody");
-    daemon_pw = getpwnam("daemon");
+    /* getpwnam() results live in static storage: keep copies. */
+    nobody = mem_dup(getpwnam("nobody"), sizeof(struct passwd));
+    daemon_pw = mem_dup(getpwnam("daemon"), sizeof(struct passwd));
     chmod(dir, 01777);
     snprintf(qdir, sizeof(qdir), "%s/q", dir);
     snprintf(path, sizeof(path), "%s/log", dir);
@@ -187,16 +212,22 @@ static int run_test(void)
     SET("mailbox_command = id -un > %s/mbox.$USER", dir);
     SET("default_privs = nobody");
 
-    /* As mta-core does: while root, qmgr_init(); then give up root. */
-    qmgr_init(cfg);
-    ok(grep_count("log", "privileged delivery helper started") == 1, "the privileged helper started");
     mkdir(qdir, 0700);
     if (chown(qdir, nobody->pw_uid, nobody->pw_gid) < 0)
         bail("chown %s: %s", qdir, strerror(errno));
-    if (setgroups(1, &nobody->pw_gid) < 0 || setresgid(nobody->pw_gid, nobody->pw_gid, nobody->pw_gid) < 0 ||
-        setresuid(nobody->pw_uid, nobody->pw_uid, nobody->pw_uid) < 0)
-        bail("cannot become nobody: %s", strerror(errno));
-    ok(geteuid() == nobody->pw_uid, "the daemon side runs as nobody now");
+    if (!split) {
+        /* The queue manager in the SMTP process: qmgr_init(), then give up root. */
+        qmgr_init(cfg);
+        ok(grep_count("log", "privileged delivery helper started") == 1, "the privileged helper started");
+        if (setgroups(1, &nobody->pw_gid) < 0 || setresgid(nobody->pw_gid, nobody->pw_gid, nobody->pw_gid) < 0 ||
+            setresuid(nobody->pw_uid, nobody->pw_uid, nobody->pw_uid) < 0)
+            bail("cannot become nobody: %s", strerror(errno));
+        ok(geteuid() == nobody->pw_uid, "the daemon side runs as nobody now");
+    } else {
+        /* The queue manager in a root process of its own: no helper needed. */
+        ok(1, "split mode: the queue manager stays root");
+        ok(geteuid() == 0, "still root");
+    }
     base = event_base_new();
     qmgr_start(base, cfg);
 
@@ -239,7 +270,20 @@ static int run_test(void)
     config_free(cfg);
     buf_free(&err);
     buf_free(&set);
+    if (!split) {
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/incoming", qdir);
+        ok(stat(path, &st) == 0 && st.st_uid == nobody->pw_uid, "queues belong to the queue directory's owner");
+    } else {
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/incoming", qdir);
+        ok(stat(path, &st) == 0 && st.st_uid == nobody->pw_uid,
+           "queues created by a root queue manager still belong to the queue directory's owner");
+    }
     if (tap_failed)
         diag("kept %s (log in %s/log)", dir, dir);
-    return done_testing();
+    fflush(stdout);
+    return tap_failed ? 1 : 0;
 }
