@@ -31,6 +31,7 @@
 #include "libmatch/buf.h"
 
 #define TABLE_LENIENT 1 /* skip bad lines (as postmap) instead of failing */
+#define TABLE_NO_JIT 2  /* pcre: interpret, do not JIT-compile (benchmarks, tests) */
 
 struct table;
 

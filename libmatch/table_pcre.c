@@ -44,9 +44,12 @@ static int pcre_option(int ch, int *options)
     }
 }
 
-static void *pcre_compile_pat(const char *pattern, int options, int captures, struct buf *err)
+static void *pcre_compile_pat(const char *pattern, int options, int captures, int table_flags,
+                              struct buf *err)
 {
     (void) captures; /* PCRE2 costs nothing extra for groups nobody uses */
+    if (table_flags & TABLE_NO_JIT)
+        options |= RX_NO_JIT;
     return rx_compile(pattern, strlen(pattern), options, err);
 }
 

@@ -84,6 +84,7 @@ struct re_load {
     const struct table_re_dialect *dialect;
     const char *name;
     int lenient;
+    int flags; /* table_open's */
     struct buf *err;
     int problems;
 };
@@ -303,7 +304,7 @@ static int re_parse_result(struct re_load *ld, int line, const char *vp, struct 
 static void *re_compile(struct re_load *ld, int line, const struct re_pat *pat, int captures)
 {
     struct buf why = BUF_INIT;
-    void *re = ld->dialect->compile(pat->text, pat->options, captures, &why);
+    void *re = ld->dialect->compile(pat->text, pat->options, captures, ld->flags, &why);
 
     if (re == NULL)
         re_complain(ld, line, SKIP_RULE, "%s", why.data);
@@ -438,7 +439,7 @@ static void re_check_leading_space(struct re_load *ld, const char *text, size_t 
 void *table_re_open(const struct table_re_dialect *d, const char *name, const char *text,
                     size_t len, int flags, struct buf *err)
 {
-    struct re_load ld = { d, name, (flags & TABLE_LENIENT) != 0, err, 0 };
+    struct re_load ld = { d, name, (flags & TABLE_LENIENT) != 0, flags, err, 0 };
     struct re_table *t = mem_zalloc(sizeof(*t));
     struct buf line = BUF_INIT;
     size_t *stack = NULL; /* indexes of the open IFs */

@@ -27,8 +27,9 @@ struct table_re_dialect {
     int key_needs_nul;    /* exec reads key[len] (regexec does, whatever REG_STARTEND says) */
     int trailing_backslash_closes; /* regexp: a '\' ending the line closes the pattern */
     int (*option)(int ch, int *options);
-    /* compile: NULL with the reason in err; captures: 0 when no $n is used */
-    void *(*compile)(const char *pattern, int options, int captures, struct buf *err);
+    /* compile: NULL with the reason in err; captures: 0 when no $n is used;
+     * table_flags: what table_open got (TABLE_NO_JIT) */
+    void *(*compile)(const char *pattern, int options, int captures, int table_flags, struct buf *err);
     int (*ncap)(const void *re);
     /* exec: 1/0/-1 as rx_exec, span[0..nspan) filled on a match */
     int (*exec)(const void *re, const char *key, size_t len, struct rx_span *span,

@@ -286,13 +286,15 @@ static void regexp_cost(const char *p, int extended, unsigned long *parts, unsig
     mem_free(st);
 }
 
-static void *regexp_compile_pat(const char *pattern, int options, int captures, struct buf *err)
+static void *regexp_compile_pat(const char *pattern, int options, int captures, int table_flags,
+                                struct buf *err)
 {
     regex_t *re;
     unsigned long parts;
     unsigned long opt;
     int rc;
 
+    (void) table_flags;
     regexp_cost(pattern, (options & REG_EXTENDED) != 0, &parts, &opt);
     if (parts > REGEXP_PARTS_MAX || regexp_mul(parts, opt) > REGEXP_COST_MAX) {
         buf_printf(err, "regular expression too large once repetitions are expanded"

@@ -421,22 +421,22 @@ static void test_specs(void)
     buf_free(&err);
 }
 
-static void test_limit(void)
+static void test_limit(int flags, const char *how)
 {
     struct buf err = BUF_INIT;
     struct table_match m;
     const char *text = "/^x/ x\n/^(a+)+$/ catastrophic\n/./ any\n";
-    struct table *t = table_open_text("pcre", "T", text, strlen(text), 0, &err);
+    struct table *t = table_open_text("pcre", "T", text, strlen(text), flags, &err);
     char key[64];
 
     memset(key, 'a', 40);
     key[40] = 'b';
     table_match_init(&m);
-    is_int(table_lookup(t, key, 41, &m, &err), -1, "a match limit makes the lookup fail (not: no match)");
-    is_string(err.data, "T, line 2: match limit exceeded", "err names the rule");
+    is_int(table_lookup(t, key, 41, &m, &err), -1, "%s: a match limit makes the lookup fail (not: no match)", how);
+    is_string(err.data, "T, line 2: match limit exceeded", "%s: err names the rule", how);
     buf_reset(&err);
-    is_int(table_lookup(t, key, 40, &m, &err), 1, "the same table still answers other keys");
-    is_string(m.result.data, "catastrophic", "with the rule that matches");
+    is_int(table_lookup(t, key, 40, &m, &err), 1, "%s: the same table still answers other keys", how);
+    is_string(m.result.data, "catastrophic", "%s: with the rule that matches", how);
     table_match_free(&m);
     table_free(t);
     buf_free(&err);
@@ -509,7 +509,8 @@ int main(int argc, char **argv)
     test_bad_lines();
     test_golden();
     test_specs();
-    test_limit();
+    test_limit(0, "JIT");
+    test_limit(TABLE_NO_JIT, "TABLE_NO_JIT");
     test_threads();
     rx_thread_cleanup();
     return done_testing();

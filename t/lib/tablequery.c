@@ -11,9 +11,13 @@
  * with TABLE_LENIENT; every problem table_open() reports goes to stderr as
  * "tablequery: warning: ..." (so a test can compare it with postmap's
  * warnings).  -w appends "<TAB>file:line" of the rule that matched.
+ * -J opens with TABLE_NO_JIT.  -t N times instead of printing: the keys
+ * from stdin are looked up N times over, and the load time and lookups
+ * per second go to stdout.
  * A table that does not open: exit 2; a lookup that fails: exit 3.
  */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,16 +70,72 @@ static int query(const struct table *table, const char *key, size_t len, int ech
     return rc;
 }
 
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* timing - -t N: look the keys of stdin up N times over */
+static int timing(const struct table *table, long rounds, double load)
+{
+    struct buf keys = BUF_INIT;
+    struct buf err = BUF_INIT;
+    struct table_match m;
+    size_t *off = NULL;
+    size_t nkeys = 0;
+    long found = 0;
+    double start;
+    long r;
+    int ch;
+
+    while ((ch = getchar()) != EOF) {
+        if (keys.len == 0 || keys.data[keys.len - 1] == 0) {
+            off = realloc(off, (nkeys + 1) * sizeof(*off));
+            off[nkeys++] = keys.len;
+        }
+        buf_addch(&keys, ch == '\n' ? 0 : ch);
+    }
+    buf_addch(&keys, 0);
+    table_match_init(&m);
+    start = now();
+    for (r = 0; r < rounds; r++) {
+        size_t i;
+
+        for (i = 0; i < nkeys; i++) {
+            const char *key = keys.data + off[i];
+
+            if (table_lookup(table, key, strlen(key), &m, &err) < 0) {
+                fprintf(stderr, "tablequery: fatal: %s\n", err.data);
+                exit(3);
+            }
+            found += m.line > 0;
+            m.line = 0;
+        }
+    }
+    printf("load %.1f ms, %ld lookups in %.3f s: %.0f lookups/s (%ld found)\n", load * 1000,
+           rounds * (long) nkeys, now() - start, (double) rounds * (double) nkeys / (now() - start), found);
+    table_match_free(&m);
+    buf_free(&keys);
+    buf_free(&err);
+    free(off);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct buf err = BUF_INIT;
     struct table *table;
     int flags = 0;
     int where = 0;
+    long rounds = 0;
+    double load;
     int found = 0;
     int ch;
 
-    while ((ch = getopt(argc, argv, "lw")) != -1) {
+    while ((ch = getopt(argc, argv, "Jlt:w")) != -1) {
         switch (ch) {
         case 'l':
             flags |= TABLE_LENIENT;
@@ -83,8 +143,14 @@ int main(int argc, char **argv)
         case 'w':
             where = 1;
             break;
+        case 'J':
+            flags |= TABLE_NO_JIT;
+            break;
+        case 't':
+            rounds = atol(optarg);
+            break;
         default:
-            fprintf(stderr, "usage: tablequery [-l] [-w] SPECS [KEY]\n");
+            fprintf(stderr, "usage: tablequery [-lwJ] [-t N] SPECS [KEY]\n");
             return 2;
         }
     }
@@ -92,14 +158,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: tablequery [-l] [-w] SPECS [KEY]\n");
         return 2;
     }
+    load = now();
     table = table_open(argv[optind], flags, &err);
+    load = now() - load;
     print_problems(&err);
     if (table == NULL) {
         fprintf(stderr, "tablequery: fatal: table %s: not loaded\n", argv[optind]);
         buf_free(&err);
         return 2;
     }
-    if (optind == argc - 2) {
+    if (rounds > 0) {
+        timing(table, rounds, load);
+        found = 1;
+    } else if (optind == argc - 2) {
         found = query(table, argv[optind + 1], strlen(argv[optind + 1]), 0, where);
     } else {
         char *line = NULL;
