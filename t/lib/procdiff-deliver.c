@@ -13,7 +13,7 @@
  *   "
  *
  * The message is read from stdin by procsort's mail_read (-Y: Berkeley
- * format, -f: the sender).  Errors are logged as procsort logs them, with
+ * format, -f: the sender).  -l names another log than "errors".  Errors are logged as procsort logs them, with
  * "procsort: " in front.
  */
 #include <errno.h>
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     struct folder_msg m;
     struct lock_opts lo;
     struct buf last = BUF_INIT, err = BUF_INIT, lockname = BUF_INIT;
-    const char *flags = "";
+    const char *flags = "", *logname = "errors";
     int ch, berkeley = 0, lock = 0, locked = 0, fd, head, body;
     mode_t um = 077;
     long written;
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     memset(&from, 0, sizeof(from));
     from.invoker = getenv("LOGNAME") ? getenv("LOGNAME") : "nobody";
     from.now = (long) time(NULL);
-    while ((ch = getopt(argc, argv, "Yf:F:u:p:e:L")) != -1) {
+    while ((ch = getopt(argc, argv, "Yf:F:u:p:e:Ll:")) != -1) {
         switch (ch) {
         case 'Y': berkeley = 1; break;
         case 'f': from.sender = optarg; break;
@@ -71,16 +71,17 @@ int main(int argc, char **argv)
         case 'p': o.msgprefix = optarg; break;
         case 'e': o.lockext = optarg; break;
         case 'L': lock = 1; break;
+        case 'l': logname = optarg; break;
         default:
             fprintf(stderr, "usage: procdiff-deliver [-Y] [-f from] [-F hbri] [-u umask] "
-                            "[-p msgprefix] [-e lockext] [-L] folder...\n");
+                            "[-p msgprefix] [-e lockext] [-L] [-l log] folder...\n");
             return 64;
         }
     }
     if (optind >= argc)
         return 64;
     umask(077);
-    log_fd = open("errors", O_WRONLY | O_APPEND | O_CREAT, 0667);
+    log_fd = open(logname, O_WRONLY | O_APPEND | O_CREAT, 0667);
     umask(um);
     o.umask = um;
     o.log.fn = log_line;

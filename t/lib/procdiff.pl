@@ -4,7 +4,7 @@
 # same environment, and compare what they did.  Prints TAP, one line per case,
 # with a diff of the two results on failure.
 #
-#   perl t/lib/procdiff.pl [--impl PROGRAM] [--ref PROGRAM] [--keep DIR] CASE...
+#   perl t/lib/procdiff.pl [--impl PROGRAM] [--ref PROGRAM] [--keep DIR] [--jobs N] CASE...
 #
 # A case is one file (t/data/procsort/cases/NAME.case): a comment, then
 # sections, each started by a line "=== NAME":
@@ -57,7 +57,9 @@ chomp $top;
 my $impl = "$top/procsort/procsort";
 my $ref = '/usr/bin/procmail';
 my $keep;
-GetOptions('impl=s' => \$impl, 'ref=s' => \$ref, 'keep=s' => \$keep) or die "usage\n";
+my $jobs = 4;
+GetOptions('impl=s' => \$impl, 'ref=s' => \$ref, 'keep=s' => \$keep, 'jobs=i' => \$jobs)
+    or die "usage\n";
 
 my @cases = @ARGV;
 my ($uid, $gid, $uname) = procdiff::test_user();
@@ -158,17 +160,11 @@ sub one_run {
     return ($res, $check);
 }
 
-my $n = 0;
-my $failed = 0;
-print "1..", scalar(@cases), "\n";
-for my $file (@cases) {
-    $n++;
+# run_case - the TAP line and diagnostics for case number $n (without the number)
+sub run_case {
+    my ($file) = @_;
     my $c = eval { parse_case($file) };
-    if (!$c) {
-        print "not ok $n - $file\n# $@";
-        $failed++;
-        next;
-    }
+    return (0, "$file\n# $@") if !$c;
     my $dir = "$scratch/$c->{name}";
     make_path($dir);
     chmod 0755, $dir;
@@ -176,38 +172,67 @@ for my $file (@cases) {
     if (defined $c->{'msg-gen'}) {
         my $d = dirname($file);
         system('/bin/sh', '-c', "cd '$d' && { $c->{'msg-gen'}\n} > '$msgfile'") == 0
-            or do { print "not ok $n - $c->{title}\n# msg-gen failed\n"; $failed++; next };
+            or return (0, "$c->{name}: $c->{title}\n# msg-gen failed");
     } else {
         write_file($msgfile, $c->{msg});
     }
     chmod 0644, $msgfile;
     my $run = "$dir/run";
     my ($want, $check) = one_run($c, $ref, $run, $msgfile);
-    my $saved = "$dir/procmail";
-    rename $run, $saved if defined $want;
+    rename $run, "$dir/procmail" if defined $want;
     my ($got, $err) = defined $want && -x $impl ? one_run($c, $impl, $run, $msgfile) : (undef, '');
     my $desc = "$c->{name}: $c->{title}";
+    my @r;
     if (!defined $want) {
-        print "not ok $n - $desc\n", map { "# $_\n" } split /\n/, "procmail run: $check";
-        $failed++;
+        @r = (0, "$desc\n" . join('', map { "# $_\n" } split /\n/, "procmail run: $check"));
     } elsif ($check ne '') {
-        print "not ok $n - $desc\n", map { "# $_\n" } split /\n/, "the case does not show what it says: $check";
-        $failed++;
+        @r = (0, "$desc\n" . join('', map { "# $_\n" } split /\n/, "the case does not show what it says: $check"));
     } elsif (!defined $got) {
-        print "not ok $n - $desc\n# $impl is not built (or its setup failed: $err)\n";
-        $failed++;
+        @r = (0, "$desc\n# $impl is not built (or its setup failed: $err)\n");
     } elsif ($got ne $want) {
-        my $d = procdiff::udiff($want, $got, 'procmail', 'procsort');
-        my @l = split /\n/, $d;
+        my @l = split /\n/, procdiff::udiff($want, $got, 'procmail', 'procsort');
         splice @l, 120, @l - 120, "... (" . (@l - 120) . " more lines)" if @l > 120;
-        print "not ok $n - $desc\n", map { "# $_\n" } @l;
-        $failed++;
+        @r = (0, "$desc\n" . join('', map { "# $_\n" } @l));
     } else {
-        print "ok $n - $desc\n";
+        @r = (1, "$desc\n");
     }
-    if ($keep) {
-        system('cp', '-a', $dir, $keep);
-    }
+    system('cp', '-a', $dir, $keep) if $keep;
     remove_tree($dir) unless $ENV{KEEP_TMP};
+    return @r;
+}
+
+# Cases run $jobs at a time (procmail sleeps a second in many mbox appends);
+# their results are printed in order.
+my $failed = 0;
+my $next = 0;
+my %running;
+my %done;
+print "1..", scalar(@cases), "\n";
+$| = 1;
+my $printed = 0;
+while ($printed < @cases) {
+    while ($next < @cases && keys(%running) < $jobs) {
+        my $i = $next++;
+        my $pid = fork();
+        die "procdiff: fork: $!\n" unless defined $pid;
+        if ($pid == 0) {
+            my ($pass, $text) = run_case($cases[$i]);
+            open(my $fh, '>', "$scratch/result.$i") or die;
+            print $fh "$pass\n$text";
+            close $fh;
+            exit 0;
+        }
+        $running{$pid} = $i;
+    }
+    my $pid = wait();
+    last if $pid < 0;
+    $done{ delete $running{$pid} } = 1 if exists $running{$pid};
+    while ($printed < @cases && $done{$printed}) {
+        my $text = procdiff::slurp("$scratch/result.$printed") // "0\n$cases[$printed]\n# no result\n";
+        my ($pass, $rest) = split /\n/, $text, 2;
+        $printed++;
+        print(($pass ? "ok" : "not ok"), " $printed - $rest");
+        $failed++ unless $pass;
+    }
 }
 exit($failed ? 1 : 0);

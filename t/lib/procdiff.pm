@@ -33,10 +33,12 @@ use warnings;
 use Digest::SHA qw(sha1_hex);
 use Fcntl qw(:mode);
 use File::Path qw(make_path);
+use File::Spec;
 use File::Temp qw(tempfile);
 use POSIX qw(:sys_wait_h);
 
 our $USER_NAME = 'mailsift-test';
+our $REAP = File::Spec->rel2abs(__FILE__) =~ s{procdiff\.pm$}{procdiff-reap}r;
 our $BIG = 65536;    # files bigger than this are shown by digest
 
 # test_user - (uid, gid, name) of the user both programs run as
@@ -70,6 +72,11 @@ sub run_as {
     if ($> == 0) {
         unshift @cmd, 'setpriv', "--reuid=$uid", "--regid=$gid", '--clear-groups', '--';
     }
+    # procmail does not wait for a program started without `w' (nor for a
+    # forward): procdiff-reap waits for every process the run leaves behind.
+    my $reap = $REAP;
+    die "procdiff: $reap is not built\n" unless -x $reap;
+    unshift @cmd, $reap, ($a{timeout} || 120) + 30;
     my $pid = fork();
     die "procdiff: fork: $!\n" unless defined $pid;
     if ($pid == 0) {
