@@ -92,7 +92,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k,mode=0755 tmpfs "$F" 2>/dev/
     chown "$PD_UID:$PD_GID" "$F/box2"
     printf ':0\nbox2\n' > "$F/rc"
     chown "$PD_UID:$PD_GID" "$F/rc"
-    as_user /usr/bin/procmail -m "MAILDIR=$F" "$F/rc" < big
+    as_user /usr/bin/procmail -m "MAILDIR=$F" "$F/rc" < big 2> pm.err
     if cmp -s "$F/box2" before; then diag "procmail also truncates its mbox back on ENOSPC"; else
         diag "procmail leaves its mbox changed on ENOSPC ($(wc -c < "$F/box2") bytes, was $(wc -c < before))"; fi
     umount "$F"
