@@ -94,7 +94,7 @@ void local_mbox_append(const struct local_request *req, const char *path, const 
     buf_printf(&lock, "%s.lock", path);
     dot = local_dotlock(lock.data);
     if (dot < 0) {
-        local_result_set(res, "deferred", "4.2.0", "cannot update %s: unable to create lock file %s: %s",
+        local_result_set(res, "deferred", "4.2.0", "cannot update %s. unable to create lock file %s: %s",
                          what, lock.data, "lock is busy");
         buf_free(&lock);
         return;
@@ -104,16 +104,16 @@ void local_mbox_append(const struct local_request *req, const char *path, const 
         int e = errno;
 
         local_result_set(res, local_mbox_dsn(e, "5.2.0")[0] == '4' ? "deferred" : "bounced",
-                         local_mbox_dsn(e, "5.2.0"), "cannot update %s: cannot open file: %s", what, strerror(e));
+                         local_mbox_dsn(e, "5.2.0"), "cannot update %s. cannot open file: %s", what, strerror(e));
         goto out;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        local_result_set(res, "bounced", "5.2.0", "cannot update %s: destination is not a regular file", what);
+        local_result_set(res, "bounced", "5.2.0", "cannot update %s. destination is not a regular file", what);
         close(fd);
         goto out;
     }
     if (local_fcntl_lock(fd) < 0) {
-        local_result_set(res, "deferred", "4.2.0", "cannot update %s: unable to lock for exclusive access: %s",
+        local_result_set(res, "deferred", "4.2.0", "cannot update %s. unable to lock for exclusive access: %s",
                          what, strerror(errno));
         close(fd);
         goto out;
@@ -130,7 +130,7 @@ void local_mbox_append(const struct local_request *req, const char *path, const 
         const char *dsn = local_mbox_dsn(e, "5.2.0");
 
         local_result_set(res, dsn[0] == '4' ? "deferred" : "bounced", dsn,
-                         "cannot update %s: error writing message: %s", what, strerror(e));
+                         "cannot update %s. error writing message: %s", what, strerror(e));
     } else if (rc == LOCAL_COPY_READ_ERROR) {
         local_result_set(res, "deferred", "4.3.0", "error reading queue file: %s", why.data);
     } else {
@@ -190,7 +190,7 @@ void local_maildir_deliver(const struct local_request *req, const char *dir, con
             const char *dsn = local_mbox_dsn(e, "5.2.0");
 
             local_result_set(res, dsn[0] == '4' ? "deferred" : "bounced", dsn,
-                             "cannot update %s: create maildir directory %s: %s", what, sub.data, strerror(e));
+                             "cannot update %s. create maildir directory %s: %s", what, sub.data, strerror(e));
             goto out;
         }
     }
@@ -203,7 +203,7 @@ void local_maildir_deliver(const struct local_request *req, const char *dir, con
         const char *dsn = local_mbox_dsn(e, "5.2.0");
 
         local_result_set(res, dsn[0] == '4' ? "deferred" : "bounced", dsn,
-                         "cannot update %s: create maildir file %s: %s", what, tmp.data, strerror(e));
+                         "cannot update %s. create maildir file %s: %s", what, tmp.data, strerror(e));
         goto out;
     }
     local_fd_sink_init(&sink, fd);
@@ -226,7 +226,7 @@ void local_maildir_deliver(const struct local_request *req, const char *dir, con
         const char *dsn = local_mbox_dsn(e, "5.2.0");
 
         local_result_set(res, dsn[0] == '4' ? "deferred" : "bounced", dsn,
-                         "cannot update %s: error writing message: %s", what, strerror(e));
+                         "cannot update %s. error writing message: %s", what, strerror(e));
     } else if (rc == LOCAL_COPY_READ_ERROR) {
         local_result_set(res, "deferred", "4.3.0", "error reading queue file: %s", why.data);
     } else {
@@ -241,7 +241,7 @@ void local_maildir_deliver(const struct local_request *req, const char *dir, con
         if (rc == 0)
             local_result_set(res, "sent", "2.0.0", "delivered to maildir");
         else
-            local_result_set(res, "deferred", "4.2.0", "cannot update %s: fsync %s: %s", what, sub.data,
+            local_result_set(res, "deferred", "4.2.0", "cannot update %s. fsync %s: %s", what, sub.data,
                              strerror(errno));
     }
     unlink(tmp.data);

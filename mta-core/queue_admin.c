@@ -4,8 +4,8 @@
  * list prints what Postfix's mailq prints (long queue id format: the id,
  * '*' for active and '!' for hold, size, arrival time, sender, then each
  * recipient still to be delivered, after a right-aligned "(reason)" line
- * when its reason differs from the previous recipient's), plus the hold
- * reason of held messages as their recipients' reason; --json prints one
+ * when its reason differs from the previous recipient's), the hold reason
+ * being the reason of every recipient of a held message; --json prints one
  * object per message as postqueue -j does, with "hold_reason" added.
  *
  * release, hold, delete and flush only rename or unlink queue files (hold
@@ -62,13 +62,13 @@ static const char *queue_admin_reason(const struct queue_msg *msg, size_t r, con
     *pending = !msg->expanded || !any || open_targets;
     if (why == NULL && msg->defer_text)
         why = msg->defer_text;
+    /* On hold, that is why it waits, whatever happened before. */
     if (strcmp(queue, QUEUE_HOLD) == 0 && msg->hold_reason && *msg->hold_reason) {
         static struct buf held = BUF_INIT;
 
         buf_reset(&held);
         buf_printf(&held, "held: %s", msg->hold_reason);
-        if (why == NULL)
-            why = held.data;
+        why = held.data;
     }
     return why ? why : "";
 }
