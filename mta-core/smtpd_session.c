@@ -443,10 +443,17 @@ static void smtpd_connect_done(struct smtpd_session *s)
     s->state = SMTPD_ST_COMMAND;
     switch (s->action) {
     case SMTPD_REJECT:
-        /* As Postfix after a milter's CONNECT reject: refuse every transaction. */
+        /*
+         * Refuse every transaction from now on.  As Postfix: the policy's
+         * own refusal (smtpd_delay_reject = no) replaces the greeting; a
+         * milter's gets "554 <host> ESMTP not accepting connections".
+         */
         smtpd_log_reject(s, *s->vlabel.data ? "milter-reject" : "reject", s->vreply.data);
         buf_setstr(&s->denied, s->vreply.data);
-        smtpd_reply(s, "554 %s ESMTP not accepting connections", smtpd_conf->myhostname);
+        if (*s->vlabel.data)
+            smtpd_reply(s, "554 %s ESMTP not accepting connections", smtpd_conf->myhostname);
+        else
+            smtpd_reply_text(s, s->vreply.data);
         break;
     case SMTPD_TEMPFAIL:
         smtpd_log_reject(s, *s->vlabel.data ? "milter-reject" : "reject", s->vreply.data);
@@ -456,7 +463,10 @@ static void smtpd_connect_done(struct smtpd_session *s)
             return;
         }
         buf_setstr(&s->denied, s->vreply.data);
-        smtpd_greet(s);
+        if (*s->vlabel.data)
+            smtpd_greet(s);
+        else
+            smtpd_reply_text(s, s->vreply.data);
         break;
     case SMTPD_SHUTDOWN:
         smtpd_log_reject(s, *s->vlabel.data ? "milter-reject" : "reject", s->vreply.data);

@@ -4,7 +4,8 @@
 #                                  $T/q, users' Maildirs under $T/home; sets PORT,
 #                                  MTA_PID, MTA_LOG
 #   mta_stop                       SIGTERM and wait; returns the exit status
-#   chat [-b ADDR] < script        t/data/mta-smtpd/smtpchat.pl against PORT
+#   chat [-b ADDR] < script        t/data/mta-smtpd/smtpchat.pl against PORT (or
+#                                  CHAT_HOST and CHAT_PORT when set)
 #   delivered USER N               wait (10 s at most) for N messages in USER's Maildir
 #   msgs USER                      the files of USER's Maildir, oldest first
 #   log_has ERE                    wait (5 s at most) for a log line matching ERE
@@ -15,7 +16,7 @@ mta_start() {
     PORT=$(free_port)
     MTA_LOG="$T/mta.log"
     start_bg "$MTA_LOG" mta-core -o queue_directory="$T/q" -o home_base="$T/home" \
-        -o home_mailbox=Maildir/ -o smtpd_listen="127.0.0.1:$PORT" -o myhostname=mx.test \
+        -o home_mailbox=Maildir/ -o smtpd_listen="127.0.0.1:$PORT ${MTA_LISTEN_EXTRA:-}" -o myhostname=mx.test \
         -o mydomain=test "$@"
     MTA_PID=$BG_PID
     if ! wait_port "$PORT" 10; then
@@ -29,7 +30,7 @@ mta_stop() {
 }
 
 chat() {
-    with_timeout 60 perl "$MTA_DATA/smtpchat.pl" "$@" 127.0.0.1 "$PORT"
+    with_timeout 60 perl "$MTA_DATA/smtpchat.pl" "$@" "${CHAT_HOST:-127.0.0.1}" "${CHAT_PORT:-$PORT}"
 }
 
 msgs() {
