@@ -174,7 +174,7 @@ int smtpd_data_input(struct smtpd_session *s)
             return 1;
         }
         if (!s->bdat_last) {
-            smtpd_reply(s, "250 2.0.0 Ok: %llu bytes", s->bdat_size);
+            smtpd_reply(s, "250 2.0.0 Ok: %llu bytes", s->bdat_chunk);
             s->xact = SMTPD_X_BDAT;
             s->state = SMTPD_ST_COMMAND;
             return 1;
@@ -436,6 +436,7 @@ void smtpd_bdat(struct smtpd_session *s)
         return;
     }
     s->bdat_left = size;
+    s->bdat_chunk = size;
     s->bdat_last = last;
     s->bdat_skip = 0;
     buf_reset(&s->content_reply);

@@ -129,6 +129,7 @@ struct smtpd_session {
     enum smtpd_action content_action; /* a refusal during content, replied at the end */
     struct buf content_reply;
     unsigned long long bdat_left; /* bytes of the chunk still to read */
+    unsigned long long bdat_chunk; /* the size of this chunk */
     int bdat_last;
     int bdat_skip;            /* this chunk is read and dropped (an error was replied) */
     int bdat_failed;          /* the BDAT transaction failed: drop chunks until LAST */
