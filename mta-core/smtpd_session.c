@@ -97,6 +97,58 @@ static int smtpd_wants_input(const struct smtpd_session *s)
            || s->state == SMTPD_ST_DATA || s->state == SMTPD_ST_BDAT;
 }
 
+/*
+ * smtpd_output_pending - bytes not yet handed to the kernel: with TLS the
+ * filter passes its output to the socket bufferevent below it, and both
+ * must be empty before the connection may be closed.
+ */
+static int smtpd_output_pending(struct smtpd_session *s)
+{
+    struct bufferevent *under;
+
+    if (s->bev == NULL)
+        return 0;
+    if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+        return 1;
+    under = bufferevent_get_underlying(s->bev);
+    return under && evbuffer_get_length(bufferevent_get_output(under)) > 0;
+}
+
+/* smtpd_flush_check - (closing, TLS) look again until the last bytes are out */
+static void smtpd_flush_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct smtpd_session *s = arg;
+    struct timeval tv = { 0, 20000 };
+
+    (void) fd;
+    (void) what;
+    smtpd_enter(s);
+    if (!smtpd_output_pending(s) || ++s->flush_tries > 250)
+        s->dead = 1;
+    else
+        evtimer_add(s->flush_ev, &tv);
+    smtpd_leave(s);
+}
+
+/* smtpd_closing_done - a closing session whose replies are all out can go */
+static void smtpd_closing_done(struct smtpd_session *s)
+{
+    struct timeval tv = { 0, 20000 };
+
+    if (s->state != SMTPD_ST_CLOSING || s->sleeping)
+        return;
+    if (!smtpd_output_pending(s)) {
+        s->dead = 1;
+    } else if (s->ssl && bufferevent_get_underlying(s->bev)
+               && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+        /* Only the socket below the TLS filter still holds bytes: no callback for that. */
+        if (s->flush_ev == NULL)
+            s->flush_ev = evtimer_new(smtpd_conf->base, smtpd_flush_check, s);
+        if (!evtimer_pending(s->flush_ev, NULL))
+            evtimer_add(s->flush_ev, &tv);
+    }
+}
+
 /* smtpd_write - bytes to the client, or to the held replies during an error sleep */
 static void smtpd_write(struct smtpd_session *s, const char *data, size_t len)
 {
@@ -118,9 +170,7 @@ static void smtpd_wake(evutil_socket_t fd, short what, void *arg)
     if (s->held.len && s->bev)
         bufferevent_write(s->bev, s->held.data, s->held.len);
     buf_reset(&s->held);
-    if (s->state == SMTPD_ST_CLOSING && s->bev
-        && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-        s->dead = 1;
+    smtpd_closing_done(s);
     smtpd_drive(s);
     smtpd_leave(s);
 }
@@ -173,8 +223,7 @@ void smtpd_close(struct smtpd_session *s)
 {
     s->state = SMTPD_ST_CLOSING;
     smtpd_set_read(s, 0);
-    if (!s->sleeping && (s->bev == NULL || evbuffer_get_length(bufferevent_get_output(s->bev)) == 0))
-        s->dead = 1;
+    smtpd_closing_done(s);
 }
 
 /*
@@ -358,10 +407,8 @@ static void smtpd_drive(struct smtpd_session *s)
     }
     if (s->dead || s->bev == NULL)
         return;
-    smtpd_set_read(s, smtpd_wants_input(s));
-    if (s->state == SMTPD_ST_CLOSING && !s->sleeping
-        && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-        s->dead = 1;
+    smtpd_set_read(s, smtpd_wants_input(s) || s->state == SMTPD_ST_TLS);
+    smtpd_closing_done(s);
 }
 
 /* smtpd_read_cb - input arrived */
@@ -380,10 +427,9 @@ static void smtpd_write_cb(struct bufferevent *bev, void *arg)
 {
     struct smtpd_session *s = arg;
 
+    (void) bev;
     smtpd_enter(s);
-    if (s->state == SMTPD_ST_CLOSING && !s->sleeping
-        && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        s->dead = 1;
+    smtpd_closing_done(s);
     smtpd_leave(s);
 }
 
@@ -398,7 +444,11 @@ static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
         smtpd_tls_done(s);
         smtpd_drive(s);
     } else if (what & BEV_EVENT_TIMEOUT) {
-        if (s->state != SMTPD_ST_CLOSING) {
+        if (s->state == SMTPD_ST_TLS) {
+            /* No reply can be sent before the handshake is done. */
+            msg_info("timeout after STARTTLS from %s", s->namaddr);
+            s->dead = 1;
+        } else if (s->state != SMTPD_ST_CLOSING) {
             msg_info("timeout after %s from %s", s->where, s->namaddr);
             s->cmd = SMTPD_CMD_NONE;
             smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded", smtpd_conf->myhostname);
@@ -629,6 +679,8 @@ static void smtpd_session_free(struct smtpd_session *s)
         event_free(s->resume_ev);
     if (s->sleep_ev)
         event_free(s->sleep_ev);
+    if (s->flush_ev)
+        event_free(s->flush_ev);
     smtpd_path_free(&s->path);
     buf_free(&s->vreply);
     buf_free(&s->vrule);

@@ -77,6 +77,8 @@ struct smtpd_session {
     struct bufferevent *bev;
     struct event *resume_ev;  /* runs the after-hooks step from the loop */
     struct event *sleep_ev;   /* error sleep: releases the held replies */
+    struct event *flush_ev;   /* closing with TLS: waits for the last bytes to go out */
+    int flush_tries;
     SSL *ssl;                 /* after STARTTLS */
     struct smtpd_resolve_job *lookup;
 

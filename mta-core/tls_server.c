@@ -86,7 +86,7 @@ static int tls_protocols(const char *value, struct buf *err)
  */
 SSL_CTX *tls_server_init(struct config *cfg, int *level, struct buf *err)
 {
-    const char *lvl = config_get(cfg, "smtpd_tls_security_level");
+    char *lvl = mem_strdup(config_get(cfg, "smtpd_tls_security_level"));
     char *cert, *key;
     SSL_CTX *ctx;
     int min;
@@ -99,6 +99,7 @@ SSL_CTX *tls_server_init(struct config *cfg, int *level, struct buf *err)
     }
     *level = SMTPD_TLS_NONE;
     if (strcmp(lvl, "none") == 0 || (*lvl == 0 && *cert == 0)) {
+        mem_free(lvl);
         mem_free(cert);
         mem_free(key);
         return NULL;
@@ -115,6 +116,7 @@ SSL_CTX *tls_server_init(struct config *cfg, int *level, struct buf *err)
         buf_printf(err, "smtpd_tls_security_level = %s needs smtpd_tls_cert_file", lvl);
         goto fail;
     }
+    /* config_get's result lasts until the next call: the values used later are copies. */
     if ((min = tls_protocols(config_get(cfg, "smtpd_tls_protocols"), err)) == 0)
         goto fail;
     if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -139,10 +141,12 @@ SSL_CTX *tls_server_init(struct config *cfg, int *level, struct buf *err)
         SSL_CTX_free(ctx);
         goto fail;
     }
+    mem_free(lvl);
     mem_free(cert);
     mem_free(key);
     return ctx;
 fail:
+    mem_free(lvl);
     mem_free(cert);
     mem_free(key);
     *level = SMTPD_TLS_NONE;
