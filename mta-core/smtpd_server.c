@@ -8,9 +8,10 @@
  *   2. bind the smtpd_listen sockets and prepare queue_directory and
  *      home_base (as root: created and given to mail_owner);
  *   3. register the hooks: the built-in policy first, then the milters;
- *   4. start the queue manager (see below) and give up root
- *      (smtpd_privs_drop): from here on the SMTP side is mail_owner;
- *   5. run the loop.  SIGHUP reloads the tables; SIGTERM and SIGINT stop
+ *   4. as root, let the queue manager fork its privileged delivery
+ *      helper (qmgr_init), then give up root (smtpd_privs_drop): from
+ *      here on mta-core is mail_owner;
+ *   5. start the queue manager in the same loop, and run the loop.  SIGHUP reloads the tables; SIGTERM and SIGINT stop
  *      accepting, close the sessions (an unfinished message was never
  *      acknowledged, so nothing accepted is lost) and exit 0.
  *
@@ -21,12 +22,9 @@
  * Trusts: the configuration, checked here, and nothing from the network.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -162,101 +160,11 @@ void smtpd_session_ended(void)
         smtpd_pause(0);
 }
 
-/*
- * The queue manager.  It runs in the daemon's loop, except when mta-core
- * runs as root without home_base: deliveries must then take each
- * recipient's identity, which the SMTP side must not be able to do, so
- * the queue manager keeps root in a process of its own (forked before
- * anything else runs) and the SMTP side tells it about new mail through
- * a pipe.  Both share only the queue directory.
- */
-static pid_t smtpd_qmgr_pid;
-static int smtpd_qmgr_pipe = -1;
-
 /* smtpd_queue_committed - a message is on disk in incoming/: tell the queue manager */
 void smtpd_queue_committed(const char *queue_id)
 {
     (void) queue_id;
-    if (smtpd_qmgr_pid == 0) {
-        qmgr_kick();
-    } else if (write(smtpd_qmgr_pipe, "k", 1) < 0 && errno != EAGAIN) {
-        msg_warn("cannot notify the queue manager: %s", strerror(errno));
-    }
-}
-
-/* smtpd_qmgr_kicked - (queue manager process) new mail, or the SMTP side is gone */
-static void smtpd_qmgr_kicked(evutil_socket_t fd, short what, void *arg)
-{
-    char junk[256];
-    ssize_t n = read(fd, junk, sizeof(junk));
-
-    (void) what;
-    if (n == 0) {
-        msg_info("the SMTP side is gone: stopping the queue manager");
-        event_base_loopexit(arg, NULL);
-        return;
-    }
     qmgr_kick();
-}
-
-/* smtpd_qmgr_signal - (queue manager process) SIGTERM, SIGINT */
-static void smtpd_qmgr_signal(evutil_socket_t sig, short what, void *arg)
-{
-    (void) sig;
-    (void) what;
-    event_base_loopexit(arg, NULL);
-}
-
-/* smtpd_qmgr_fork - the queue manager's own process, which stays root */
-static void smtpd_qmgr_fork(struct config *cfg, struct smtpd_listener *ls, size_t n)
-{
-    int fds[2];
-    struct event_base *base;
-    struct event *kick, *term, *intr;
-    size_t i;
-
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        msg_fatal("pipe: %s", strerror(errno));
-    if ((smtpd_qmgr_pid = fork()) < 0)
-        msg_fatal("fork: %s", strerror(errno));
-    if (smtpd_qmgr_pid > 0) {
-        close(fds[0]);
-        smtpd_qmgr_pipe = fds[1];
-        evutil_make_socket_nonblocking(smtpd_qmgr_pipe);
-        return;
-    }
-    /* The queue manager: no sockets, no SMTP. */
-    close(fds[1]);
-    for (i = 0; i < n; i++)
-        close(ls[i].fd);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if ((base = event_base_new()) == NULL)
-        msg_fatal("event_base_new failed");
-    kick = event_new(base, fds[0], EV_READ | EV_PERSIST, smtpd_qmgr_kicked, base);
-    term = evsignal_new(base, SIGTERM, smtpd_qmgr_signal, base);
-    intr = evsignal_new(base, SIGINT, smtpd_qmgr_signal, base);
-    event_add(kick, NULL);
-    evsignal_add(term, NULL);
-    evsignal_add(intr, NULL);
-    qmgr_start(base, cfg);
-    msg_info("queue manager running as root (pid %ld)", (long) getpid());
-    event_base_dispatch(base);
-    qmgr_stop();
-    exit(0);
-}
-
-/* smtpd_qmgr_died - (SMTP side) the queue manager process ended: so does the daemon */
-static void smtpd_qmgr_died(evutil_socket_t sig, short what, void *arg)
-{
-    int status;
-
-    (void) sig;
-    (void) what;
-    (void) arg;
-    if (smtpd_qmgr_pid > 0 && waitpid(smtpd_qmgr_pid, &status, WNOHANG) == smtpd_qmgr_pid) {
-        smtpd_qmgr_pid = -1;
-        msg_fatal("the queue manager process exited (status 0x%x): stopping", status);
-    }
 }
 
 /* smtpd_signal - SIGHUP reloads the tables; SIGTERM and SIGINT end the daemon */
@@ -282,13 +190,14 @@ void smtpd_server_run(struct config *cfg)
 {
     struct smtpd_listener *ls;
     struct buf err = BUF_INIT;
-    struct event *sig_hup, *sig_term, *sig_int, *sig_chld = NULL;
+    struct event *sig_hup, *sig_term, *sig_int;
     char *owner = mem_strdup(config_get(cfg, "mail_owner"));
-    int split = geteuid() == 0 && *config_get(cfg, "home_base") == 0;
     size_t i, n;
 
     signal(SIGPIPE, SIG_IGN);
     smtpd_conf = mem_zalloc(sizeof(*smtpd_conf));
+    if ((smtpd_conf->base = event_base_new()) == NULL)
+        msg_fatal("event_base_new failed");
     if (smtpd_conf_load(cfg, smtpd_conf, &err) < 0)
         msg_fatal("%s", err.data);
     if (smtpd_policy_init(cfg, &err) < 0)
@@ -298,10 +207,6 @@ void smtpd_server_run(struct config *cfg)
     if (smtpd_privs_owner(owner, smtpd_conf->queue_dir, 0700, &err) < 0
         || smtpd_privs_owner(owner, config_get(cfg, "home_base"), 0755, &err) < 0)
         msg_fatal("%s", err.data);
-    if (split)
-        smtpd_qmgr_fork(cfg, ls, n);
-    if ((smtpd_conf->base = event_base_new()) == NULL)
-        msg_fatal("event_base_new failed");
     smtpd_listeners = mem_array(n, sizeof(*smtpd_listeners));
     for (i = 0; i < n; i++) {
         evutil_make_socket_nonblocking(ls[i].fd);
@@ -316,16 +221,19 @@ void smtpd_server_run(struct config *cfg)
     }
     mem_free(ls);
     smtpd_nlisteners = n;
-    smtpd_resolve_init(smtpd_conf->base);
     /* Milter hooks register here, after the policy (the milter client). */
+    /*
+     * Deliveries as root must take each recipient's identity, which the
+     * SMTP side must not be able to do: while still root, the queue
+     * manager forks its small privileged helper (qmgr_init), then root
+     * is given up for good.
+     */
+    if (geteuid() == 0)
+        qmgr_init(cfg);
     smtpd_privs_drop(owner);
     mem_free(owner);
-    if (split) {
-        sig_chld = evsignal_new(smtpd_conf->base, SIGCHLD, smtpd_qmgr_died, NULL);
-        evsignal_add(sig_chld, NULL);
-    } else {
-        qmgr_start(smtpd_conf->base, cfg);
-    }
+    smtpd_resolve_init(smtpd_conf->base);
+    qmgr_start(smtpd_conf->base, cfg);
     sig_hup = evsignal_new(smtpd_conf->base, SIGHUP, smtpd_signal, NULL);
     sig_term = evsignal_new(smtpd_conf->base, SIGTERM, smtpd_signal, NULL);
     sig_int = evsignal_new(smtpd_conf->base, SIGINT, smtpd_signal, NULL);
@@ -337,15 +245,7 @@ void smtpd_server_run(struct config *cfg)
     event_base_dispatch(smtpd_conf->base);
     for (i = 0; i < smtpd_nlisteners; i++)
         evconnlistener_free(smtpd_listeners[i]);
-    if (split && smtpd_qmgr_pid > 0) {
-        int status;
-
-        event_free(sig_chld);
-        kill(smtpd_qmgr_pid, SIGTERM);
-        waitpid(smtpd_qmgr_pid, &status, 0);
-    } else if (!split) {
-        qmgr_stop();
-    }
+    qmgr_stop();
     event_free(sig_hup);
     event_free(sig_term);
     event_free(sig_int);
