@@ -23,6 +23,33 @@
 
 #define PROCREGEX_DEPTH_MAX 200 /* nested groups; deeper is refused */
 
+/* procmail's special expressions (config.h), expanded before compiling. */
+static const struct {
+    const char *key;
+    const char *subst;
+} pr_specials[] = {
+    { "^FROM_DAEMON",
+      "(^(Mailing-List:|Precedence:.*(junk|bulk|list)|To: Multiple recipients of |"
+      "(((Resent-)?(From|Sender)|X-Envelope-From):|>?From )([^>]*[^(.%@a-z0-9])?("
+      "Post(ma?(st(e?r)?|n)|office)|(send)?Mail(er)?|daemon|m(mdf|ajordomo)|n?uucp|"
+      "LIST(SERV|proc)|NETSERV|o(wner|ps)|r(e(quest|sponse)|oot)|b(ounce|bs\\.smtp)|"
+      "echo|mirror|s(erv(ices?|er)|mtp(error)?|ystem)|"
+      "A(dmin(istrator)?|MMGR|utoanswer)"
+      ")(([^).!:a-z0-9][-_a-z0-9]*)?[%@>\t ][^<)]*(\\(.*\\).*)?)?$([^>]|$)))" },
+    { "^TO_",
+      "(^((Original-)?(Resent-)?(To|Cc|Bcc)|(X-Envelope|Apparently(-Resent)?)-To):(.*[^-a-zA-Z0-9_.])?)" },
+    { "^TO",
+      "(^((Original-)?(Resent-)?(To|Cc|Bcc)|(X-Envelope|Apparently(-Resent)?)-To):(.*[^a-zA-Z])?)" },
+    { "^FROM_MAILER",
+      "(^(((Resent-)?(From|Sender)|X-Envelope-From):|>?From )([^>]*[^(.%@a-z0-9])?("
+      "Post(ma(st(er)?|n)|office)|(send)?Mail(er)?|daemon|mmdf|n?uucp|ops|"
+      "r(esponse|oot)|(bbs\\.)?smtp(error)?|s(erv(ices?|er)|ystem)|A(dmin(istrator)?|"
+      "MMGR)"
+      ")(([^).!:a-z0-9][-_a-z0-9]*)?[%@>\t ][^<)]*(\\(.*\\).*)?)?$([^>]|$))" },
+};
+
+#define PR_NSPECIALS (sizeof(pr_specials) / sizeof(pr_specials[0]))
+
 struct procregex {
     struct rx *rx;
     int has_split;
@@ -300,14 +327,6 @@ int procregex_translate(const char *pattern, size_t len, struct buf *out, int *h
     ps.failed = 0;
     ps.err = err;
     buf_reset(out);
-    /*
-     * procmail's compiler gets an expression that starts with \< or \>
-     * wrong: that first alternative never matches (procmail 3.22 and 3.23
-     * alike; "(\<)x" and "x|\<y" work).  Same here, so that recipes
-     * behave as they always have.
-     */
-    if (len >= 2 && pattern[0] == '\\' && (pattern[1] == '<' || pattern[1] == '>'))
-        buf_addstr(out, "(*FAIL)");
     for (;;) {
         pr_alternation(&ps, 1);
         if (ps.p >= ps.end)
@@ -395,4 +414,32 @@ int procregex_exec(const struct procregex *re, const char *framed, size_t framed
         *match_end = PR_TEXT(span[0].end);
 #undef PR_TEXT
     return 1;
+}
+
+/* procregex_specials - expand ^TO_ and friends; 1 when ^FROM_DAEMON forces case folding */
+int procregex_specials(struct buf *re)
+{
+    int nocase = 0;
+    size_t k = 0, guard = 0;
+
+    while (k < PR_NSPECIALS && guard++ < 1000) {
+        const char *hit = strstr(re->data, pr_specials[k].key);
+
+        if (hit && (hit == re->data || hit[-1] != '\\')) {
+            struct buf out = BUF_INIT;
+            size_t at = (size_t) (hit - re->data);
+
+            buf_add(&out, re->data, at);
+            buf_addstr(&out, pr_specials[k].subst);
+            buf_addstr(&out, hit + strlen(pr_specials[k].key));
+            buf_free(re);
+            *re = out;
+            if (k == 0)
+                nocase = 1;
+            k = 0;
+            continue;
+        }
+        k++;
+    }
+    return nocase;
 }

@@ -35,6 +35,7 @@
 
 struct procregex;
 
+int procregex_specials(struct buf *re);
 int procregex_translate(const char *pattern, size_t len, struct buf *out, int *has_split, struct buf *err);
 struct procregex *procregex_compile(const char *pattern, size_t len, int flags, struct buf *err);
 void procregex_free(struct procregex *re);
@@ -44,6 +45,11 @@ int procregex_exec(const struct procregex *re, const char *framed, size_t framed
                    size_t *end, size_t *match_start, size_t *match_end, struct buf *err);
 
 /*
+ * procregex_specials expands ^TO_, ^TO, ^FROM_DAEMON and ^FROM_MAILER in
+ * place, as procmail does before compiling a condition (each keyword not
+ * preceded by a backslash, until none is left); it returns 1 when
+ * ^FROM_DAEMON was among them, which makes procmail ignore case even with D.
+ *
  * procregex_exec searches the framed subject (from procregex_frame, of a
  * text of framed_len - 2 bytes) from text offset from.  Returns 1 on a
  * match (*end: text offset just past it; with \/, [*match_start,

@@ -30,32 +30,6 @@
 #include "procsort/plog.h"
 #include "procsort/var.h"
 
-/* procmail's special expressions (config.h), expanded before compiling. */
-static const struct {
-    const char *key;
-    const char *subst;
-} eval_specials[] = {
-    { "^FROM_DAEMON",
-      "(^(Mailing-List:|Precedence:.*(junk|bulk|list)|To: Multiple recipients of |"
-      "(((Resent-)?(From|Sender)|X-Envelope-From):|>?From )([^>]*[^(.%@a-z0-9])?("
-      "Post(ma?(st(e?r)?|n)|office)|(send)?Mail(er)?|daemon|m(mdf|ajordomo)|n?uucp|"
-      "LIST(SERV|proc)|NETSERV|o(wner|ps)|r(e(quest|sponse)|oot)|b(ounce|bs\\.smtp)|"
-      "echo|mirror|s(erv(ices?|er)|mtp(error)?|ystem)|"
-      "A(dmin(istrator)?|MMGR|utoanswer)"
-      ")(([^).!:a-z0-9][-_a-z0-9]*)?[%@>\t ][^<)]*(\\(.*\\).*)?)?$([^>]|$)))" },
-    { "^TO_",
-      "(^((Original-)?(Resent-)?(To|Cc|Bcc)|(X-Envelope|Apparently(-Resent)?)-To):(.*[^-a-zA-Z0-9_.])?)" },
-    { "^TO",
-      "(^((Original-)?(Resent-)?(To|Cc|Bcc)|(X-Envelope|Apparently(-Resent)?)-To):(.*[^a-zA-Z])?)" },
-    { "^FROM_MAILER",
-      "(^(((Resent-)?(From|Sender)|X-Envelope-From):|>?From )([^>]*[^(.%@a-z0-9])?("
-      "Post(ma(st(er)?|n)|office)|(send)?Mail(er)?|daemon|mmdf|n?uucp|ops|"
-      "r(esponse|oot)|(bbs\\.)?smtp(error)?|s(erv(ices?|er)|ystem)|A(dmin(istrator)?|"
-      "MMGR)"
-      ")(([^).!:a-z0-9][-_a-z0-9]*)?[%@>\t ][^<)]*(\\(.*\\).*)?)?$([^>]|$))" },
-};
-
-#define EVAL_NSPECIALS (sizeof(eval_specials) / sizeof(eval_specials[0]))
 
 /* What a condition is matched against. */
 #define REGION_H 0
@@ -103,34 +77,6 @@ static void eval_squeeze(struct buf *text)
         }
     }
     buf_truncate(text, o);
-}
-
-/* Expand ^TO_ and friends; returns 1 when ^FROM_DAEMON forced case folding. */
-static int eval_specials_expand(struct buf *re)
-{
-    int nocase = 0;
-    size_t k = 0, guard = 0;
-
-    while (k < EVAL_NSPECIALS && guard++ < 1000) {
-        const char *hit = strstr(re->data, eval_specials[k].key);
-
-        if (hit && (hit == re->data || hit[-1] != '\\')) {
-            struct buf out = BUF_INIT;
-            size_t at = (size_t) (hit - re->data);
-
-            buf_add(&out, re->data, at);
-            buf_addstr(&out, eval_specials[k].subst);
-            buf_addstr(&out, hit + strlen(eval_specials[k].key));
-            buf_free(re);
-            *re = out;
-            if (k == 0)
-                nocase = 1;
-            k = 0;
-            continue;
-        }
-        k++;
-    }
-    return nocase;
 }
 
 /* The framed subject for a region (cached for H, B, HB). */
@@ -394,6 +340,13 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
                 goto regex;
             }
             switch (ch) {
+            case '\\':
+                /* A leading backslash only keeps the next character from
+                 * meaning !, $, ?, <, > or a weight: it is not part of the
+                 * expression (so "\\<word" looks for "<word"), as in procmail. */
+                memmove(text.data, text.data + 1, text.len);
+                text.len--;
+                goto regex;
             case '$': {
                 struct rcx_result res;
                 struct buf src = BUF_INIT;
@@ -500,7 +453,7 @@ regex:
                 int nocase;
 
                 eval_squeeze(&text);
-                nocase = eval_specials_expand(&text);
+                nocase = procregex_specials(&text);
                 if (eval_regex(ev, &text, nocase || !flags[RCF_D], &rg, scoreany, negate, &weight, xponent,
                                &score)) {
                     if (!scoreany && negate)
