@@ -165,8 +165,13 @@ static void pr_atom(struct pr_parse *ps, int at_end)
         pr_alternation(ps, at_end);
         buf_addch(ps->out, ')');
         ps->depth--;
-        if (ps->p < ps->end && *ps->p == ')')
+        if (ps->p < ps->end && *ps->p == ')') {
             ps->p++;
+        } else if (!ps->failed) {
+            /* procmail calls this an "Invalid regexp" and runs it as if closed */
+            buf_addstr(ps->err, "unclosed '('");
+            ps->failed = 1;
+        }
         return;
     case '[':
         pr_class(ps);

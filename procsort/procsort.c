@@ -132,7 +132,8 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
     int status = EX_TEMPFAIL_, didchd = 0, outcome = EVAL_END, i, first_rc = -1;
     int presets = !cl->preserve || !cl->mailfilter;
 
-    (void) saved_stdout;
+    FILE *trace = 0;
+
     setup_environment(user, cl->preserve, presets);
     if (cl->mailfilter) {
         var_unset("DEFAULT");
@@ -141,8 +142,11 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
         var_set("ORGMAIL", var_get_or("DEFAULT", ""));
     }
     umask(077);
-    if (cl->dry_run)
-        eval_set_dry_run(ev, stdout);
+    if (cl->dry_run) {
+        /* the trace goes to the real standard output, which setup_stdout() moved aside */
+        trace = fdopen(dup(saved_stdout >= 0 ? saved_stdout : 2), "w");
+        eval_set_dry_run(ev, trace ? trace : stderr);
+    }
     eval_set_args(ev, cl->args, cl->nargs);
     /* Command-line assignments first; with -m, words after the rc file are $1... */
     for (i = 0; i < cl->nrest; i++) {
@@ -223,6 +227,8 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
                                                                                                     : "**Bounced**",
                       (long) mail->text.len);
     eval_free(ev);
+    if (trace)
+        fclose(trace);
     return status;
 }
 
