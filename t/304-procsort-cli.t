@@ -75,7 +75,7 @@ ok "--lint is quiet and exits 0 on a good file" sh -c "test -z \"\$('$PS' --lint
 
 # exit codes
 printf ':0\n* ^Subject\n/nonexistent/dir/x\n' > fail.rc
-"$PS" -p DEFAULT=/nonexistent/d ORGMAIL=/nonexistent/o MAILDIR="$T" "$T/fail.rc" < msg 2>err
+"$PS" -p LOCKSLEEP=0 DEFAULT=/nonexistent/d ORGMAIL=/nonexistent/o MAILDIR="$T" "$T/fail.rc" < msg 2>err
 is "$?" 75 "nothing could be delivered: EX_TEMPFAIL (75)"
 like "$(cat err)" "fail.rc, line 3: |Error while writing to \"/nonexistent/dir/x\"" "the failed delivery is logged"
 printf 'EXITCODE=9\n:0\nok.mbox\n' > ex.rc
