@@ -184,11 +184,16 @@ void milter_conn_free(struct milter_conn *c)
     if (c == NULL)
         return;
     if (c->bev && (c->state == MILTER_CONN_READY || c->state == MILTER_CONN_ENVELOPE
-                   || c->state == MILTER_CONN_MESSAGE || c->state == MILTER_CONN_ACCEPT_MSG)
-        && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+                   || c->state == MILTER_CONN_MESSAGE || c->state == MILTER_CONN_ACCEPT_MSG)) {
         static const char quit[5] = { 0, 0, 0, 1, SMFIC_QUIT };
+        struct evbuffer *pending = bufferevent_get_output(c->bev);
+        int fd = bufferevent_getfd(c->bev);
 
-        (void) send(bufferevent_getfd(c->bev), quit, sizeof(quit), MSG_DONTWAIT | MSG_NOSIGNAL);
+        /* What is still queued (an ABORT), then QUIT, if the socket takes it now. */
+        if (evbuffer_get_length(pending) > 0 && evbuffer_get_length(pending) <= OUT_LOW)
+            (void) evbuffer_write(pending, fd);
+        if (evbuffer_get_length(pending) == 0)
+            (void) send(fd, quit, sizeof(quit), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     conn_close(c);
     event_free(c->timer);

@@ -131,7 +131,7 @@ int milter_macro_encode(const struct milter_macros *t, const struct milter_macro
 /*
  * milter_macro_parse_defaults - Postfix's milter_macro_defaults: a list of
  * name=value, separated by white space or commas; "{ name = value }" when
- * the value has either of those in it.
+ * the value has either of those in it.  The name may be braced: {name}=value.
  */
 int milter_macro_parse_defaults(struct milter_macros *t, const char *spec, struct buf *err)
 {
@@ -142,10 +142,11 @@ int milter_macro_parse_defaults(struct milter_macros *t, const char *spec, struc
     while (ret == 0 && *(cp += strspn(cp, " \t\r\n,"))) {
         const char *eq;
 
-        buf_reset(&item);
-        if (*cp == '{') {
-            const char *close = strchr(cp, '}');
+        const char *close = *cp == '{' ? strchr(cp, '}') : NULL;
 
+        buf_reset(&item);
+        /* "{ name = value }" groups; "{name}=value" is a braced macro name. */
+        if (*cp == '{' && !(close && close[1] == '=')) {
             if (close == NULL) {
                 buf_printf(err, "missing '}' in milter_macro_defaults: \"%s\"", cp);
                 ret = -1;
