@@ -625,6 +625,11 @@ static void put_u32(unsigned char *p, unsigned long v)
     p[3] = (unsigned char) v;
 }
 
+static unsigned long get_u32(const unsigned char *p)
+{
+    return (unsigned long) p[0] << 24 | (unsigned long) p[1] << 16 | (unsigned long) p[2] << 8 | p[3];
+}
+
 static void send_packet(int fd, int code, const char *data, size_t len)
 {
     unsigned char hdr[5];
@@ -679,7 +684,13 @@ static void *raw_conn(void *arg)
             break;
         }
         cmd = data[0];
-        logf_line("c%d raw %c %lu", id, cmd, len - 1);
+        if (cmd == 'O' && len >= 13)
+            logf_line("c%d raw O version=%lu actions=0x%lx protocol=0x%lx", id,
+                      (unsigned long) get_u32((unsigned char *) data + 1),
+                      (unsigned long) get_u32((unsigned char *) data + 5),
+                      (unsigned long) get_u32((unsigned char *) data + 9));
+        else
+            logf_line("c%d raw %c %lu", id, cmd, len - 1);
         for (i = 0; i < nrules; i++) {
             struct rule *r = &rules[i];
 
