@@ -486,6 +486,10 @@ static int try_connect(struct milter_conn *c)
         tv.tv_sec = left > 0 ? left : 1;
         tv.tv_usec = 0;
         c->conn_ev = event_new(c->env.base, c->fd, EV_WRITE, conn_cb, c);
+    } else if (errno == EAGAIN && c->addr.ss_family == AF_UNIX) {
+        conn_fail(c, 0, "connect to milter service %s: timed out after %lds (listen queue "
+                  "full)", c->spec->name, c->spec->connect_timeout);
+        return -1;
     } else {
         conn_fail(c, 0, "connect to milter service %s: %s", c->spec->name, strerror(errno));
         return -1;

@@ -22,7 +22,7 @@
  *              reply CODE XCODE TEXT        mlreply CODE XCODE LINE...
  *   eom edits  addheader NAME VALUE   insheader IDX NAME VALUE   chgheader NAME IDX [VALUE]
  *              addrcpt ADDR   addrcpt_par ADDR ARGS   delrcpt ADDR   chgfrom ADDR [ARGS]
- *              replbody TEXT   quarantine REASON   progress
+ *              replbody TEXT   replbody_repeat TIMES TEXT   quarantine REASON   progress
  *   behaviour  hang SECONDS   die (exit the whole milter)   crash (abort)
  *
  * The log (-l) gets one line per event, "cN stage details", and one line of
@@ -392,7 +392,16 @@ static sfsistat run(SMFICTX *ctx, const char *stage, const char *arg, size_t arg
             smfi_chgfrom(ctx, r->arg[0], r->nargs >= 2 ? r->arg[1] : NULL);
         else if (strcmp(a, "replbody") == 0 && r->nargs >= 1)
             smfi_replacebody(ctx, (unsigned char *) r->arg[0], (int) r->arglen[0]);
-        else if (strcmp(a, "quarantine") == 0 && r->nargs >= 1)
+        else if (strcmp(a, "replbody_repeat") == 0 && r->nargs >= 2) {
+            int times = atoi(r->arg[0]), j;
+            size_t len = r->arglen[1] * (size_t) times;
+            unsigned char *big = malloc(len ? len : 1);
+
+            for (j = 0; j < times; j++)
+                memcpy(big + (size_t) j * r->arglen[1], r->arg[1], r->arglen[1]);
+            smfi_replacebody(ctx, big, (int) len);
+            free(big);
+        } else if (strcmp(a, "quarantine") == 0 && r->nargs >= 1)
             smfi_quarantine(ctx, r->arg[0]);
         else if (strcmp(a, "progress") == 0)
             smfi_progress(ctx);
