@@ -4,7 +4,8 @@
 # same environment, and compare what they did.  Prints TAP, one line per case,
 # with a diff of the two results on failure.
 #
-#   perl t/lib/procdiff.pl [--impl PROGRAM] [--ref PROGRAM] [--keep DIR] [--jobs N] CASE...
+#   perl t/lib/procdiff.pl [--impl PROGRAM] [--ref PROGRAM] [--keep DIR] [--jobs N]
+#                          [--todo LIST] CASE...
 #
 # A case is one file (t/data/procsort/cases/NAME.case): a comment, then
 # sections, each started by a line "=== NAME":
@@ -58,8 +59,22 @@ my $impl = "$top/procsort/procsort";
 my $ref = '/usr/bin/procmail';
 my $keep;
 my $jobs = 4;
-GetOptions('impl=s' => \$impl, 'ref=s' => \$ref, 'keep=s' => \$keep, 'jobs=i' => \$jobs)
-    or die "usage\n";
+my $todofile;
+GetOptions('impl=s' => \$impl, 'ref=s' => \$ref, 'keep=s' => \$keep, 'jobs=i' => \$jobs,
+    'todo=s' => \$todofile) or die "usage\n";
+
+# Known differences still being worked on: "NAME  reason" per line.  Such a
+# case is reported as TODO with its reason (and its diff, when it fails);
+# prove shows it as "TODO passed" once it passes: then take it off the list.
+my %todo;
+if ($todofile) {
+    open(my $fh, '<', $todofile) or die "$todofile: $!\n";
+    while (<$fh>) {
+        next if /^\s*(#|$)/;
+        my ($name, $why) = /^(\S+)\s+(.*?)\s*$/ or die "$todofile:$.: want NAME REASON\n";
+        $todo{$name} = $why;
+    }
+}
 
 my @cases = @ARGV;
 my ($uid, $gid, $uname) = procdiff::test_user();
@@ -230,9 +245,16 @@ while ($printed < @cases) {
     while ($printed < @cases && $done{$printed}) {
         my $text = procdiff::slurp("$scratch/result.$printed") // "0\n$cases[$printed]\n# no result\n";
         my ($pass, $rest) = split /\n/, $text, 2;
+        my ($first, $diag) = split /\n/, $rest, 2;
+        my $name = basename($cases[$printed], '.case');
+        $first =~ s/#/\\#/g;    # a '#' in a description would start a TAP directive
         $printed++;
-        print(($pass ? "ok" : "not ok"), " $printed - $rest");
-        $failed++ unless $pass;
+        if (exists $todo{$name}) {
+            $first .= " # TODO $todo{$name}";
+        } elsif (!$pass) {
+            $failed++;
+        }
+        print(($pass ? "ok" : "not ok"), " $printed - $first\n", $diag // '');
     }
 }
 exit($failed ? 1 : 0);

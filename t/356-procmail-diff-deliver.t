@@ -1,0 +1,16 @@
+#!/bin/sh
+# 356-procmail-diff-deliver.t - the differential suite, part: actions (folders, forwards, pipes, captures), DEFAULT/ORGMAIL fallbacks, LASTFOLDER, and adversarial messages.
+# Each case in t/data/procsort/cases/ (action-* deliver-* msg-*) runs through the real
+# procmail and through procsort as the same unprivileged user with the same
+# environment; folder trees, forwards (a recorder as $SENDMAIL), pipe
+# output, exit code, stdout, stderr and the LOGFILE must be the same after
+# normalising only dates, pids, the program name and unique file names.
+# See t/lib/procdiff.pl for the case format.  Cases listed in
+# t/data/procsort/todo.list are reported as TODO, with their diff.
+. "$(dirname "$0")/lib/tap.sh"
+
+need_cmd procmail "the reference procsort is compared with"
+[ -x "$TOP/procsort/procsort" ] || bail "procsort is not built"
+[ -x "$TOP/t/lib/procdiff-reap" ] || bail "t/lib/procdiff-reap is not built"
+cd "$TOP/t/data/procsort/cases" || bail "no cases"
+exec perl "$TOP/t/lib/procdiff.pl" --todo "$TOP/t/data/procsort/todo.list" action-* deliver-* msg-*
