@@ -33,7 +33,7 @@ struct milter_chain {
     struct buf payload;
     int rcpt_rejected;         /* a recipient the SMTP server rejected itself */
     int rcpt_error_macros;     /* {rcpt_host} and {rcpt_mailer} describe a rejection */
-    struct milter_msg *msg;
+    struct milter_msg_view view; /* the message, at end of message */
     milter_chain_done_fn done;
     void *done_ctx;
     int held;                  /* a milter asked for HOLD during this operation */
@@ -74,7 +74,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     mc->op = 0;
-    mc->msg = NULL;
+    mc->view.msg = NULL;
     mc->done = NULL;
     done(mc->done_ctx, &mc->v);
 }
@@ -167,7 +167,7 @@ static void step(struct milter_chain *mc)
         if (mc->rcpt_rejected && !milter_conn_wants_rejected_rcpt(c))
             continue;
         if (mc->op == SMFIC_BODYEOB)
-            r = milter_conn_message(c, mc->msg, &v);
+            r = milter_conn_message(c, &mc->view, &v);
         else
             r = milter_conn_event(c, mc->op, &mc->payload, &v);
         if (r == MILTER_CONN_PENDING)
@@ -177,7 +177,7 @@ static void step(struct milter_chain *mc)
     }
     if (mc->held && !mc->rcpt_rejected)
         finish(mc, MILTER_HOLD, NULL, mc->held_reason.data, mc->held_by);
-    else if (mc->op == SMFIC_BODYEOB && mc->msg->nrcpt == 0)
+    else if (mc->op == SMFIC_BODYEOB && mc->view.msg->nrcpt == 0)
         finish(mc, MILTER_DISCARD, NULL, NULL, "(every recipient was deleted)");
     else
         finish(mc, MILTER_CONTINUE, NULL, NULL, NULL);
@@ -435,13 +435,17 @@ void milter_chain_unknown(struct milter_chain *mc, const char *command,
 
 /*
  * milter_chain_message - the message, at the end of DATA: headers, body
- * and end of message to each milter in turn; msg is edited in place and
- * must live until done() is called.
+ * and end of message to each milter in turn.  The first nours headers are
+ * this MTA's own (our Received:): milters do not see them.  msg is edited
+ * in place and must live until done() is called.
  */
-void milter_chain_message(struct milter_chain *mc, struct milter_msg *msg,
+void milter_chain_message(struct milter_chain *mc, struct smtpd_msg *msg, size_t nours,
                           milter_chain_done_fn done, void *ctx)
 {
-    mc->msg = msg;
+    mc->view.msg = msg;
+    mc->view.ours_first = 0;
+    mc->view.nours = nours;
+    mc->view.body_limit = mc->conf->body_limit;
     mc->rcpt_rejected = 0;
     start(mc, SMFIC_BODYEOB, done, ctx);
 }

@@ -22,10 +22,10 @@
  *                    the message silently (at end of message: say 250, queue nothing).
  *   MILTER_HOLD      accept, and queue the message on hold with v->hold_reason.
  *
- * At end of message the chain applies the milters' edits to the struct
- * milter_msg it was given, one milter after the other, before done() is
- * called: the caller then queues what milter_msg_write() produces, with
- * the edited envelope.  The process must ignore SIGPIPE.
+ * At end of message the chain applies the milters' edits to the message
+ * (struct smtpd_msg) it was given, one milter after the other, before
+ * done() is called: the caller then queues the edited message and
+ * envelope.  The process must ignore SIGPIPE.
  */
 #ifndef MAILSIFT_MILTER_CHAIN_H
 #define MAILSIFT_MILTER_CHAIN_H
@@ -59,7 +59,7 @@ void milter_chain_rcpt_rejected(struct milter_chain *mc, const char *const *argv
 void milter_chain_data(struct milter_chain *mc, milter_chain_done_fn done, void *ctx);
 void milter_chain_unknown(struct milter_chain *mc, const char *command,
                           milter_chain_done_fn done, void *ctx);
-void milter_chain_message(struct milter_chain *mc, struct milter_msg *msg,
+void milter_chain_message(struct milter_chain *mc, struct smtpd_msg *msg, size_t nours,
                           milter_chain_done_fn done, void *ctx);
 void milter_chain_abort(struct milter_chain *mc);
 

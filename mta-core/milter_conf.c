@@ -8,6 +8,7 @@
  * protocol).  Errors read like Postfix's configuration errors.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,27 +16,13 @@
 #include "libmatch/msg.h"
 #include "mta-core/milter_conf.h"
 
-/* milter_conf_params - the parameters milters use, with Postfix's defaults */
-const struct config_param milter_conf_params[] = {
-    { "smtpd_milters", "" },
-    { "milter_default_action", "tempfail" },
-    { "milter_protocol", "6" },
-    { "milter_connect_timeout", "30s" },
-    { "milter_command_timeout", "30s" },
-    { "milter_content_timeout", "300s" },
-    { "milter_connect_macros", "j {daemon_name} {daemon_addr} v _" },
-    { "milter_helo_macros", "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}" },
-    { "milter_mail_macros", "i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} "
-                            "{mail_mailer}" },
-    { "milter_rcpt_macros", "i {rcpt_addr} {rcpt_host} {rcpt_mailer}" },
-    { "milter_data_macros", "i" },
-    { "milter_unknown_command_macros", "" },
-    { "milter_end_of_header_macros", "i" },
-    { "milter_end_of_data_macros", "i" },
-    { "milter_macro_daemon_name", "$myhostname" },
-    { "milter_macro_v", "mta-core" },
-    { "milter_macro_defaults", "" },
-    { NULL, NULL },
+/* Postfix's milter parameters; mta-core's defaults are in params.c. */
+static const char *const global_params[] = {
+    "smtpd_milters", "milter_default_action", "milter_protocol", "milter_connect_timeout",
+    "milter_command_timeout", "milter_content_timeout", "milter_connect_macros",
+    "milter_helo_macros", "milter_mail_macros", "milter_rcpt_macros", "milter_data_macros",
+    "milter_unknown_command_macros", "milter_end_of_header_macros", "milter_end_of_data_macros",
+    "milter_macro_daemon_name", "milter_macro_v", "milter_macro_defaults", NULL,
 };
 
 /* The per-milter overrides, checked with libmatch's own parameter code. */
@@ -336,7 +323,7 @@ static int parse_one(const char *item, const struct milter_spec *global, struct 
 
 /*
  * milter_conf_new - the milter configuration from cfg (which must know
- * milter_conf_params).  NULL and a reason in err on a bad value; a
+ * the milter_* parameters: mta-core's params.c).  NULL and a reason in err on a bad value; a
  * configuration with no milters (n == 0) is fine.
  */
 struct milter_conf *milter_conf_new(struct config *cfg, struct buf *err)
@@ -351,6 +338,22 @@ struct milter_conf *milter_conf_new(struct config *cfg, struct buf *err)
     milter_macro_init(&conf->fixed);
     milter_macro_init(&conf->defaults);
     memset(&global, 0, sizeof(global));
+    for (i = 0; global_params[i]; i++) {
+        if (config_get(cfg, global_params[i]) == NULL) {
+            buf_printf(err, "parameter %s is not known to this program", global_params[i]);
+            conf_free(conf);
+            return NULL;
+        }
+    }
+    if (config_get(cfg, "message_size_limit") != NULL) {
+        long limit;
+
+        if (config_get_int(cfg, "message_size_limit", 0, LONG_MAX, &limit, err) < 0) {
+            conf_free(conf);
+            return NULL;
+        }
+        conf->body_limit = limit;
+    }
     if (parse_action(config_get(cfg, "milter_default_action"), &global.default_action,
                      "milter_default_action", err) < 0
         || parse_protocol(config_get(cfg, "milter_protocol"), &global.version, &global.events,

@@ -48,9 +48,8 @@ struct milter_conf {
     char *macros[MILTER_STAGE_COUNT]; /* macro names per stage */
     struct milter_macros fixed;       /* j, {daemon_name}, v */
     struct milter_macros defaults;    /* milter_macro_defaults */
+    long body_limit;                  /* message_size_limit: a replacement body's limit */
 };
-
-extern const struct config_param milter_conf_params[];
 
 struct milter_conf *milter_conf_new(struct config *cfg, struct buf *err);
 struct milter_conf *milter_conf_ref(struct milter_conf *conf);

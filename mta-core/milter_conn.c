@@ -84,7 +84,7 @@ struct milter_conn {
     struct buf pend;              /* and its payload */
 
     /* OP_MESSAGE */
-    struct milter_msg *msg;
+    struct milter_msg_view *view;
     enum msg_step step;
     size_t hdr_i;
     struct milter_msg_body_reader rd;
@@ -285,7 +285,7 @@ conn_fail(struct milter_conn *c, int conf_error, const char *fmt, ...)
     }
     if (c->op == OP_MESSAGE) {
         milter_msg_edits_clear(&c->edits);
-        c->msg = NULL;
+        c->view = NULL;
     }
     c->op = OP_NONE;
 }
@@ -672,23 +672,24 @@ static void clean_reason(struct buf *out, const char *s, size_t len)
 static int finish_message(struct milter_conn *c, enum milter_action a, const char *reply,
                           struct milter_verdict *v)
 {
-    struct milter_msg *msg = c->msg;
-
     if (c->edits.error && (a == MILTER_CONTINUE || (a == MILTER_REPLY && reply[0] == '5'))) {
         a = MILTER_REPLY;
         reply = c->edits.error;
     }
     if (a == MILTER_CONTINUE) {
-        milter_msg_edits_apply(msg, &c->edits, (c->events & SMFIP_HDR_LEADSPC) != 0, log_id(c),
-                               c->spec->name);
-        if (c->held)
+        if (milter_msg_edits_apply(c->view, &c->edits, (c->events & SMFIP_HDR_LEADSPC) != 0,
+                                   log_id(c), c->spec->name) < 0) {
+            a = MILTER_REPLY;
+            reply = "451 4.3.0 Queue file write error";
+        } else if (c->held) {
             a = MILTER_HOLD;
+        }
     } else {
         milter_msg_edits_clear(&c->edits);
     }
     if (c->state == MILTER_CONN_MESSAGE || c->state == MILTER_CONN_ACCEPT_MSG)
         c->state = MILTER_CONN_ENVELOPE;
-    c->msg = NULL;
+    c->view = NULL;
     c->op = OP_NONE;
     return verdict(c, v, a, reply, c->hold.data);
 }
@@ -707,15 +708,15 @@ static int message_step(struct milter_conn *c, struct milter_verdict *v)
     for (;;) {
         switch (c->step) {
         case STEP_HEADERS:
-            while (c->hdr_i < c->msg->nhdr && c->msg->hdr[c->hdr_i].ours)
+            while (c->hdr_i < c->view->msg->nheader && milter_msg_is_ours(c->view, c->hdr_i))
                 c->hdr_i++;
-            if (c->hdr_i >= c->msg->nhdr) {
+            if (c->hdr_i >= c->view->msg->nheader) {
                 c->step = STEP_EOH;
                 continue;
             }
-            milter_msg_header_label(&c->msg->hdr[c->hdr_i], &c->tmp);
-            milter_msg_header_value(&c->msg->hdr[c->hdr_i], (c->events & SMFIP_HDR_LEADSPC) != 0,
-                                    &c->tmp2);
+            milter_msg_header_value(&c->view->msg->headers[c->hdr_i],
+                                    (c->events & SMFIP_HDR_LEADSPC) != 0, &c->tmp2);
+            buf_setstr(&c->tmp, c->view->msg->headers[c->hdr_i].name);
             c->hdr_i++;
             buf_addch(&c->tmp, 0);
             buf_add(&c->tmp, c->tmp2.data, c->tmp2.len + 1);
@@ -736,7 +737,7 @@ static int message_step(struct milter_conn *c, struct milter_verdict *v)
                 arm(c, c->spec->content_timeout);
                 return MILTER_CONN_PENDING;
             }
-            got = milter_msg_body_chunk(c->msg, &c->rd, &c->tmp, &err);
+            got = milter_msg_body_chunk(c->view, &c->rd, &c->tmp, &err);
             if (got < 0) {
                 msg_warn("%s: milter %s: %s", log_id(c), c->spec->name, err.data);
                 buf_free(&err);
@@ -905,7 +906,7 @@ static int on_reply(struct milter_conn *c, const struct milter_reply *r, struct 
             buf_setstr(&c->hold, "milter triggers HOLD action");
         break;
     case SMFIR_REPLBODY:
-        milter_msg_edits_body(&c->edits, c->msg, r->str1, r->len1);
+        milter_msg_edits_body(&c->edits, c->view, r->str1, r->len1);
         break;
     default:
         milter_msg_edits_add(&c->edits, r->cmd, r->index, r->str1, r->len1, r->str2, r->len2);
@@ -1110,9 +1111,10 @@ int milter_conn_event(struct milter_conn *c, int cmd, const struct buf *payload,
 /*
  * milter_conn_message - send the message (headers, end of headers, body,
  * end of message) and collect the edits; on the milter's final word, the
- * edits are applied to msg (which must live until the verdict).
+ * edits are applied to the message (which must live until the verdict).
  */
-int milter_conn_message(struct milter_conn *c, struct milter_msg *msg, struct milter_verdict *v)
+int milter_conn_message(struct milter_conn *c, struct milter_msg_view *view,
+                        struct milter_verdict *v)
 {
     if (c->busy || c->op != OP_NONE)
         msg_panic("milter %s: message while busy", c->spec->name);
@@ -1132,7 +1134,7 @@ int milter_conn_message(struct milter_conn *c, struct milter_msg *msg, struct mi
         msg_panic("milter %s: message in state %d", c->spec->name, c->state);
     }
     c->op = OP_MESSAGE;
-    c->msg = msg;
+    c->view = view;
     c->step = STEP_HEADERS;
     c->hdr_i = 0;
     memset(&c->rd, 0, sizeof(c->rd));

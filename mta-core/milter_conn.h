@@ -71,7 +71,8 @@ struct milter_conn *milter_conn_new(const struct milter_conn_env *env,
 void milter_conn_free(struct milter_conn *c);
 int milter_conn_event(struct milter_conn *c, int cmd, const struct buf *payload,
                       struct milter_verdict *v);
-int milter_conn_message(struct milter_conn *c, struct milter_msg *msg, struct milter_verdict *v);
+int milter_conn_message(struct milter_conn *c, struct milter_msg_view *view,
+                        struct milter_verdict *v);
 void milter_conn_abort(struct milter_conn *c);
 enum milter_conn_state milter_conn_state(const struct milter_conn *c);
 int milter_conn_wants_rejected_rcpt(const struct milter_conn *c);

@@ -118,6 +118,26 @@ const struct config_param mta_params[] = {
     { "CLIENT_HELO", "$$CLIENT_HELO" },
     { "CLIENT_PROTOCOL", "$$CLIENT_PROTOCOL" },
 
+    /* Milters (milter_conf.c): Postfix's names and defaults. */
+    { "smtpd_milters", "" },
+    { "milter_default_action", "tempfail" },
+    { "milter_protocol", "6" },
+    { "milter_connect_timeout", "30s" },
+    { "milter_command_timeout", "30s" },
+    { "milter_content_timeout", "300s" },
+    { "milter_connect_macros", "j {daemon_name} {daemon_addr} v _" },
+    { "milter_helo_macros", "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}" },
+    { "milter_mail_macros", "i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} "
+                            "{mail_mailer}" },
+    { "milter_rcpt_macros", "i {rcpt_addr} {rcpt_host} {rcpt_mailer}" },
+    { "milter_data_macros", "i" },
+    { "milter_unknown_command_macros", "" },
+    { "milter_end_of_header_macros", "i" },
+    { "milter_end_of_data_macros", "i" },
+    { "milter_macro_daemon_name", "$myhostname" },
+    { "milter_macro_v", "$mail_name" }, /* Postfix: "$mail_name $mail_version" */
+    { "milter_macro_defaults", "" },
+
     { NULL, NULL },
 };
 

@@ -34,6 +34,7 @@
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
 #include "mta-core/maps_lookup.h"
+#include "mta-core/milter_hook.h"
 #include "mta-core/queue.h"
 #include "mta-core/smtpd_server.h"
 #include "mta-core/smtpd_session.h"
@@ -221,7 +222,9 @@ void smtpd_server_run(struct config *cfg)
     }
     mem_free(ls);
     smtpd_nlisteners = n;
-    /* Milter hooks register here, after the policy (the milter client). */
+    /* The milters come after the policy, in one hook (milter_hook.c). */
+    if (milter_hook_init(cfg, smtpd_conf->base, &err) < 0)
+        msg_fatal("%s", err.data);
     /*
      * Deliveries as root must take each recipient's identity, which the
      * SMTP side must not be able to do: while still root, the queue

@@ -12,19 +12,18 @@
 #include "libmatch/mem.h"
 #include "mta-core/milter_conf.h"
 #include "mta-core/milter_macro.h"
+#include "mta-core/params.h"
 #include "t/lib/tap.h"
-
-static struct config_param *known;
 
 static struct milter_conf *conf_from(const char *milters, const char *extra, struct buf *err)
 {
-    struct config *cfg = config_new(known);
+    struct config *cfg = config_new(mta_params);
     struct milter_conf *conf;
     struct buf set = BUF_INIT;
 
     buf_reset(err);
     buf_printf(&set, "smtpd_milters = %s", milters);
-    if (config_set(cfg, set.data, err) < 0)
+    if (config_set(cfg, "myhostname = mx.example.test", err) < 0 || config_set(cfg, set.data, err) < 0)
         bail("config_set: %s", err->data);
     if (extra && config_set(cfg, extra, err) < 0)
         bail("config_set: %s", err->data);
@@ -54,6 +53,7 @@ static void test_conf(void)
     is_string(conf->macros[MILTER_STAGE_CONNECT], "j {daemon_name} {daemon_addr} v _",
               "Postfix's connect macros");
     is_string(conf->macros[MILTER_STAGE_EOM], "i", "Postfix's end-of-data macros");
+    is_int(conf->body_limit, 10240000, "a replacement body may be as big as message_size_limit");
     is_string(milter_macro_get(&conf->fixed, "j"), "mx.example.test", "j is $myhostname");
     is_string(milter_macro_get(&conf->fixed, "{daemon_name}"), "mx.example.test",
               "{daemon_name} is $myhostname");
@@ -112,6 +112,7 @@ static void test_conf(void)
     refused("unix:/a", "milter_command_timeout = 0", "at least 1s", "zero timeout");
     refused("unix:/a", "milter_content_timeout = fast", "bad time parameter value", "bad time");
     refused("unix:/a", "milter_macro_defaults = novalue", "want name=value", "bad macro default");
+    refused("unix:/a", "message_size_limit = lots", "bad numerical parameter value", "bad size limit");
     buf_free(&err);
 }
 
@@ -147,17 +148,7 @@ static void test_macros(void)
 
 int main(void)
 {
-    size_t n = 0;
-
-    while (milter_conf_params[n].name)
-        n++;
-    known = mem_array(n + 2, sizeof(*known));
-    memcpy(known, milter_conf_params, n * sizeof(*known));
-    known[n].name = "myhostname";
-    known[n].defval = "mx.example.test";
-    known[n + 1].name = NULL;
     test_conf();
     test_macros();
-    mem_free(known);
     return done_testing();
 }

@@ -41,7 +41,9 @@
 #include "libmatch/msg.h"
 #include "mta-core/milter_chain.h"
 #include "mta-core/milter_conf.h"
-#include "mta-core/milter_msg.h"
+#include "mta-core/params.h"
+#include "mta-core/smtpd_content.h"
+#include "mta-core/smtpd_msg.h"
 
 #define MAX_WORDS 32
 
@@ -55,10 +57,8 @@ struct session {
     struct cmd *cmds;
     int ncmds, next;
     struct milter_chain *mc;
-    struct milter_msg msg;
-    int msg_fd;
+    struct smtpd_msg *msg;
     char *out_path;
-    int have_msg;
     char *sender;
     char **rcpt;
     int nrcpt;
@@ -170,7 +170,6 @@ static void read_script(const char *path)
             memset(cur, 0, sizeof(*cur));
             mem_free(c.w[0]);
             cur->name = c.w[1];
-            cur->msg_fd = -1;
             continue;
         }
         if (cur == NULL) {
@@ -178,7 +177,6 @@ static void read_script(const char *path)
             cur = &sessions[nsessions++];
             memset(cur, 0, sizeof(*cur));
             cur->name = mem_strdup("s");
-            cur->msg_fd = -1;
         }
         cur->cmds = mem_realloc_array(cur->cmds, (size_t) cur->ncmds + 1, sizeof(*cur->cmds));
         cur->cmds[cur->ncmds++] = c;
@@ -204,11 +202,78 @@ static void print_verdict(struct session *s, const char *what, const struct milt
     }
 }
 
-static int write_fd(void *ctx, const char *data, size_t len)
+static int write_fp(void *ctx, const char *data, size_t len, struct buf *err)
 {
     FILE *fp = ctx;
 
-    return fwrite(data, 1, len, fp) == len ? 0 : -1;
+    if (fwrite(data, 1, len, fp) == len)
+        return 0;
+    buf_printf(err, "write: %s", strerror(errno));
+    return -1;
+}
+
+/* content_event - what smtpd_content found: into the message */
+static void content_event(struct smtpd_content *c, enum smtpd_content_event ev,
+                          struct smtpd_msg *msg)
+{
+    struct buf err = BUF_INIT;
+
+    if (ev == SMTPD_CONTENT_HEADER)
+        smtpd_msg_add_header(msg, c->name.data, c->value.data);
+    else if (ev == SMTPD_CONTENT_BODY && smtpd_msg_body_append(msg, c->body.data, c->body.len,
+                                                               &err) < 0)
+        msg_fatal("%s", err.data);
+    buf_free(&err);
+}
+
+/*
+ * load_message - the message in path, parsed as the SMTP server parses
+ * DATA (smtpd_content.c), into a new smtpd_msg; LF line ends are made CRLF
+ * first, as they would be on the wire.
+ */
+static struct smtpd_msg *load_message(const char *path)
+{
+    struct smtpd_msg *msg = smtpd_msg_new(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    struct smtpd_content c;
+    enum smtpd_content_event ev;
+    struct buf wire = BUF_INIT;
+    FILE *fp = fopen(path, "r");
+    size_t off = 0;
+    int ch, last = 0;
+
+    if (fp == NULL)
+        msg_fatal("cannot open %s: %s", path, strerror(errno));
+    while ((ch = getc(fp)) != EOF) {
+        if (ch == '\n' && last != '\r')
+            buf_addch(&wire, '\r');
+        buf_addch(&wire, ch);
+        last = ch;
+    }
+    fclose(fp);
+    smtpd_content_init(&c, SMTPD_CONTENT_BDAT, 1024 * 1024);
+    while (off < wire.len) {
+        off += smtpd_content_feed(&c, wire.data + off, wire.len - off, &ev);
+        content_event(&c, ev, msg);
+    }
+    do {
+        ev = smtpd_content_finish(&c);
+        content_event(&c, ev, msg);
+    } while (ev != SMTPD_CONTENT_END);
+    if (c.bad)
+        msg_fatal("%s: bare CR in the message", path);
+    smtpd_content_free(&c);
+    buf_free(&wire);
+    return msg;
+}
+
+/* bare - an address without its <> */
+static char *bare(const char *addr)
+{
+    size_t len = strlen(addr);
+
+    if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>')
+        return mem_strndup(addr + 1, len - 2);
+    return mem_strdup(addr);
 }
 
 static void done(void *ctx, const struct milter_verdict *v)
@@ -224,31 +289,29 @@ static void done(void *ctx, const struct milter_verdict *v)
     buf_free(&what);
     if (strcmp(c->w[0], "mail") == 0) {
         mem_free(s->sender);
-        s->sender = mem_strdup(c->w[1]);
+        s->sender = bare(c->w[1]);
     } else if (strcmp(c->w[0], "rcpt") == 0 && v->action != MILTER_REPLY) {
         s->rcpt = mem_realloc_array(s->rcpt, (size_t) s->nrcpt + 1, sizeof(*s->rcpt));
-        s->rcpt[s->nrcpt++] = mem_strdup(c->w[1]);
+        s->rcpt[s->nrcpt++] = bare(c->w[1]);
     } else if (strcmp(c->w[0], "message") == 0) {
         struct buf err = BUF_INIT;
         size_t j;
 
-        out(s, "sender <%s>%s%s", s->msg.sender, s->msg.sender_args ? " " : "",
-            s->msg.sender_args ? s->msg.sender_args : "");
-        for (j = 0; j < s->msg.nrcpt; j++)
-            out(s, "rcpt <%s>%s%s", s->msg.rcpt[j].addr, s->msg.rcpt[j].args ? " " : "",
-                s->msg.rcpt[j].args ? s->msg.rcpt[j].args : "");
+        out(s, "sender <%s>%s%s", s->msg->sender, *s->msg->sender_args ? " " : "",
+            s->msg->sender_args);
+        for (j = 0; j < s->msg->nrcpt; j++)
+            out(s, "rcpt <%s>%s%s", s->msg->rcpts[j].addr, *s->msg->rcpts[j].args ? " " : "",
+                s->msg->rcpts[j].args);
         if (s->out_path) {
             FILE *fp = fopen(s->out_path, "w");
 
-            if (fp == NULL || milter_msg_write(&s->msg, write_fd, fp, &err) < 0)
+            if (fp == NULL || smtpd_msg_write(s->msg, write_fp, fp, &err) < 0)
                 msg_fatal("cannot write %s: %s", s->out_path, err.len ? err.data : strerror(errno));
             fclose(fp);
         }
         buf_free(&err);
-        milter_msg_free(&s->msg);
-        close(s->msg_fd);
-        s->msg_fd = -1;
-        s->have_msg = 0;
+        smtpd_msg_free(s->msg);
+        s->msg = NULL;
     }
     next_cmd(s);
 }
@@ -332,22 +395,14 @@ static void next_cmd(struct session *s)
     } else if (strcmp(c->w[0], "unknown") == 0 && c->n == 2) {
         milter_chain_unknown(s->mc, c->w[1], done, s);
     } else if (strcmp(c->w[0], "message") == 0 && c->n >= 2) {
-        struct buf err = BUF_INIT;
         int i;
 
-        milter_msg_init(&s->msg);
-        s->msg_fd = open(c->w[1], O_RDONLY);
-        if (s->msg_fd < 0 || milter_msg_load(&s->msg, s->msg_fd, 0, -1, &err) < 0)
-            msg_fatal("cannot load %s: %s", c->w[1], err.len ? err.data : strerror(errno));
-        buf_free(&err);
-        if (c->n >= 4)
-            milter_msg_hide(&s->msg, (size_t) atoi(c->w[3]));
-        milter_msg_set_sender(&s->msg, s->sender ? s->sender : "<>", NULL);
+        s->msg = load_message(c->w[1]);
+        smtpd_msg_set_sender(s->msg, s->sender ? s->sender : "", "");
         for (i = 0; i < s->nrcpt; i++)
-            milter_msg_add_rcpt(&s->msg, s->rcpt[i], NULL);
+            smtpd_msg_add_rcpt(s->msg, s->rcpt[i], "");
         s->out_path = c->n >= 3 ? c->w[2] : NULL;
-        s->have_msg = 1;
-        milter_chain_message(s->mc, &s->msg, done, s);
+        milter_chain_message(s->mc, s->msg, c->n >= 4 ? (size_t) atoi(c->w[3]) : 0, done, s);
     } else {
         msg_fatal("bad script line starting with %s", c->w[0]);
     }
@@ -355,24 +410,15 @@ static void next_cmd(struct session *s)
 
 int main(int argc, char **argv)
 {
-    static const struct config_param extra[] = {
-        { "myhostname", "mx.example.test" },
-        { NULL, NULL },
-    };
-    struct config_param *known;
     struct config *cfg;
     struct buf err = BUF_INIT;
-    size_t n = 0, i;
+    size_t i;
     int ch;
 
     signal(SIGPIPE, SIG_IGN);
-    for (i = 0; milter_conf_params[i].name; i++)
-        n++;
-    known = mem_array(n + 2, sizeof(*known));
-    memcpy(known, milter_conf_params, n * sizeof(*known));
-    known[n] = extra[0];
-    known[n + 1] = extra[1];
-    cfg = config_new(known);
+    cfg = config_new(mta_params);
+    if (config_set(cfg, "myhostname = mx.example.test", &err) < 0)
+        msg_fatal("%s", err.data);
     while ((ch = getopt(argc, argv, "c:o:tv")) != -1) {
         switch (ch) {
         case 'c':
@@ -428,6 +474,5 @@ int main(int argc, char **argv)
     milter_conf_unref(conf);
     event_base_free(base);
     config_free(cfg);
-    mem_free(known);
     return 0;
 }

@@ -15,7 +15,7 @@
  *
  * STAGE is connect helo mail rcpt data header eoh body eom unknown; MATCH a
  * substring of the stage's argument (client address, HELO name, address,
- * "Name: value", body chunk, command).  Every matching line runs in order:
+ * "Name: value", body chunk, command; at eom the MAIL FROM arguments).  Every matching line runs in order:
  * edits and side effects at once, the last verdict wins (default continue):
  *
  *   verdicts   continue accept reject tempfail discard skip noreply
@@ -294,6 +294,7 @@ static void read_script(const char *path)
 
 struct conn {
     int id;
+    char mail[1024]; /* the MAIL FROM arguments: what eom:MATCH looks at */
 };
 
 static int conn_id(SMFICTX *ctx)
@@ -487,6 +488,9 @@ static sfsistat t_envfrom(SMFICTX *ctx, char **argv)
     char args[2048];
 
     join_args(argv, args, sizeof(args));
+    conn_id(ctx);
+    snprintf(((struct conn *) smfi_getpriv(ctx))->mail, sizeof(((struct conn *) 0)->mail), "%s",
+             args);
     logf_line("c%d mail %s", conn_id(ctx), args);
     log_macros(ctx, "mail");
     return run(ctx, "mail", args, strlen(args), SMFIP_NR_MAIL);
@@ -534,9 +538,12 @@ static sfsistat t_body(SMFICTX *ctx, unsigned char *data, size_t len)
 
 static sfsistat t_eom(SMFICTX *ctx)
 {
+    const char *mail;
+
     logf_line("c%d eom", conn_id(ctx));
     log_macros(ctx, "eom");
-    return run(ctx, "eom", "", 0, 0);
+    mail = ((struct conn *) smfi_getpriv(ctx))->mail;
+    return run(ctx, "eom", mail, strlen(mail), 0);
 }
 
 static sfsistat t_abort(SMFICTX *ctx)
