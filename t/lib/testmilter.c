@@ -489,8 +489,13 @@ static sfsistat t_envfrom(SMFICTX *ctx, char **argv)
 
     join_args(argv, args, sizeof(args));
     conn_id(ctx);
-    snprintf(((struct conn *) smfi_getpriv(ctx))->mail, sizeof(((struct conn *) 0)->mail), "%s",
-             args);
+    {
+        struct conn *c = smfi_getpriv(ctx);
+        size_t n = strlen(args) < sizeof(c->mail) - 1 ? strlen(args) : sizeof(c->mail) - 1;
+
+        memcpy(c->mail, args, n);
+        c->mail[n] = 0;
+    }
     logf_line("c%d mail %s", conn_id(ctx), args);
     log_macros(ctx, "mail");
     return run(ctx, "mail", args, strlen(args), SMFIP_NR_MAIL);
