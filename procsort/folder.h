@@ -120,6 +120,10 @@ int folder_deliver(const char *const *names, int n, const struct folder_msg *msg
 int folder_dump(int fd, enum folder_type type, const struct folder_msg *msg,
                 const struct folder_opts *opts, long *written);
 enum folder_type folder_parse(const char *name, struct buf *base);
+int folder_screen_mailbox(const char *path, uid_t uid, gid_t gid, const char *logname,
+                          const struct folder_opts *opts);
+
+#define FOLDER_SCREEN_AUTOFORWARD (-2) /* exit EX_NOUSER, as procmail */
 
 /*
  * folder_deliver returns 0 when the message is in the first folder (or
@@ -136,6 +140,17 @@ enum folder_type folder_parse(const char *name, struct buf *base);
  * filters and stdout: no escaping, a newline added unless the part ends in
  * an empty line or opts->raw), fsyncs it when it is a file and closes it.
  * Returns 0 when everything was written, -1 with errno otherwise.
+ *
+ * folder_screen_mailbox is procmail's check of the recipient's system
+ * mailbox ($ORGMAIL) before a delivery as root (-d), see folder_screen.c:
+ * a bogus mailbox (not the recipient's, unwritable, a symlink, a hard
+ * link) is renamed BOGUS.$LOGNAME.INODE and a new one made, a missing one
+ * is made (0600, the recipient's), too loose permissions are tightened
+ * unless u+x is set.  Call it with the privileges to do that (as root,
+ * before switching to the recipient), opts->umask = 077 as procmail
+ * starts.  Returns 0 when the mailbox is fit, -1 when it cannot be made
+ * so (procmail then leaves ORGMAIL empty), FOLDER_SCREEN_AUTOFORWARD for a
+ * setuid/setgid mailbox (procmail exits EX_NOUSER, 67).
  */
 
 #endif
