@@ -1,4 +1,4 @@
-# milterd/build.mk - the milter daemon.
+# milterd/build.mk - the milter daemon, sbin/milterd (section 8).
 #
 # Every milterd/*.c but the program's main goes into milterd/libmilterd.a,
 # which C unit tests link (the attachment policy, attach_*.c, is tested
@@ -6,4 +6,6 @@
 MILTERD_OBJS := $(patsubst %.c,%.o,$(filter-out milterd/milterd.c,$(wildcard milterd/*.c)))
 milterd/libmilterd.a: $(MILTERD_OBJS)
 ARCHIVES := milterd/libmilterd.a $(ARCHIVES)
-MAN_PAGES += man/attachment_policy.5
+SBIN_PROGRAMS += milterd/milterd
+milterd/milterd: milterd/milterd.o milterd/libmilterd.a libmatch/libmatch.a
+MAN_PAGES += man/attachment_policy.5 man/milterd.8 man/milterd.conf.5
