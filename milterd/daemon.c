@@ -18,8 +18,14 @@
  *   SIGHUP          re-read milterd.conf and every table into a new policy;
  *                   install it when all is well, else keep the running one
  *                   and log each problem ("FILE, line N: reason")
- *   SIGTERM/SIGINT  smfi_stop(), wait for libmilter to return, exit 0
- * When smfi_main() returns on its own, milterd exits with status 1.
+ *   SIGTERM/SIGINT  smfi_stop() (no new connections), let the messages
+ *                   under way finish (up to DAEMON_STOP_WAIT seconds),
+ *                   remove the unix socket, exit 0
+ * smfi_stop() blocks until libmilter's listener's poll(2) times out,
+ * seconds later, so it runs in a thread of its own and milterd does not
+ * wait for it; the unix socket is removed first, so no client gets in
+ * meanwhile.  When smfi_main() returns on its own, milterd exits with
+ * status 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +44,10 @@
 #include "milterd/milter.h"
 #include "milterd/policy.h"
 
+#define DAEMON_STOP_WAIT 30 /* seconds messages under way get to finish at SIGTERM */
+
 static int daemon_pipe[2] = {-1, -1};
+static const char *daemon_unix_path; /* the socket file to remove at exit */
 
 static void daemon_on_signal(int sig)
 {
@@ -59,6 +68,13 @@ static void *daemon_milter_thread(void *arg)
     *status = smfi_main();
     if (write(daemon_pipe[1], &c, 1) < 0)
         msg_warn("cannot wake the main thread: %m");
+    return NULL;
+}
+
+static void *daemon_stop_thread(void *arg)
+{
+    (void) arg;
+    smfi_stop();
     return NULL;
 }
 
@@ -122,13 +138,16 @@ static void daemon_open_socket(struct config *cfg)
         msg_fatal("socket = %s: cannot open it (is the directory there and writable, the port free?)", spec);
 
     if ((path = daemon_socket_path(spec)) != NULL) {
-        const char *group = config_get(cfg, "socket_group");
+        daemon_unix_path = path;
+        /* config_get's result lasts until the next call: copy. */
+        char *group = mem_strdup(config_get(cfg, "socket_group"));
+        const char *mode_text = config_get(cfg, "socket_mode");
         char *end;
 
-        mode = strtol(config_get(cfg, "socket_mode"), &end, 8);
-        if (*end || mode < 0 || mode > 07777)
-            msg_fatal("bad socket_mode = %s (want an octal mode like 0660)", config_get(cfg, "socket_mode"));
-        if (group && *group) {
+        mode = strtol(mode_text, &end, 8);
+        if (*mode_text == 0 || *end || mode < 0 || mode > 07777)
+            msg_fatal("bad socket_mode = %s (want an octal mode like 0660)", mode_text);
+        if (*group) {
             struct group *gr = getgrnam(group);
 
             if (gr == NULL)
@@ -138,6 +157,7 @@ static void daemon_open_socket(struct config *cfg)
         }
         if (chmod(path, (mode_t) mode) < 0)
             msg_fatal("chmod %s: %m", path);
+        mem_free(group);
     }
     msg_info("listening on %s", spec);
     buf_free(&err);
@@ -175,7 +195,7 @@ int daemon_run(const struct conf_source *src, struct config *cfg)
     sigset_t sigs;
     pthread_t thread;
     int milter_status = MI_FAILURE;
-    int stopping = 0;
+    int stopping = 0, waited;
     char c;
 
     if (pipe2(daemon_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -214,18 +234,26 @@ int daemon_run(const struct conf_source *src, struct config *cfg)
         if (c == 'H' && !stopping) {
             daemon_reload(src);
         } else if (c == 'T' && !stopping) {
-            msg_info("stopping on signal");
             stopping = 1;
-            smfi_stop();
+            break;
         } else if (c == 'X') {
             break;
         }
     }
-    pthread_join(thread, NULL);
     if (!stopping) {
+        pthread_join(thread, NULL);
         msg_warn("libmilter stopped on its own (status %d)", milter_status);
         return 1;
     }
+    msg_info("stopping on signal");
+    if (daemon_unix_path && unlink(daemon_unix_path) < 0 && errno != ENOENT)
+        msg_warn("remove %s: %m", daemon_unix_path);
+    if (pthread_create(&thread, NULL, daemon_stop_thread, NULL) != 0 || pthread_detach(thread) != 0)
+        msg_warn("cannot start the thread that stops libmilter");
+    for (waited = 0; mfilter_busy() > 0 && waited < DAEMON_STOP_WAIT * 20; waited++)
+        usleep(50000);
+    if (mfilter_busy() > 0)
+        msg_warn("stopping with %d message(s) still under way", mfilter_busy());
     msg_info("stopped");
     return 0;
 }

@@ -48,8 +48,16 @@ void engine_log(struct engine *engine, const char *what, const char *context, co
     buf_printf(&line, " from %s;", engine->client.data);
     if (engine->sender.len || engine->nrcpts)
         buf_printf(&line, " from=<%s>", engine->sender.data);
-    if (engine->nrcpts)
-        buf_printf(&line, " to=<%s>", engine->rcpts[0]);
+    if (engine->nrcpts) {
+        const char *rcpt = engine->rcpts[0];
+        size_t rlen = strlen(rcpt);
+
+        /* The MTA gives recipients in angle brackets. */
+        if (rlen >= 2 && rcpt[0] == '<' && rcpt[rlen - 1] == '>')
+            buf_printf(&line, " to=<%.*s>", (int) (rlen - 2), rcpt + 1);
+        else
+            buf_printf(&line, " to=<%s>", rcpt);
+    }
     if (where)
         buf_printf(&line, " rule=%s (%s)", where, table);
     if (detail && *detail)

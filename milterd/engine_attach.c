@@ -1,19 +1,13 @@
 /*
- * engine_attach.c - run the attachment policy for the engine.
- *
- * Built against milterd/attach.h when the attachment module is in the tree
- * (MILTERD_HAVE_ATTACH, set by milterd/build.mk when milterd/attach.c
- * exists); without it, an attachment_policy setting is a configuration
- * error that says so, rather than a policy silently not applied.
+ * engine_attach.c - run the attachment policy (milterd/attach.h) for the
+ * engine, and put its verdict in the engine's terms.
  */
 #include <string.h>
 
 #include "libmatch/mem.h"
 #include "milterd/engine_attach.h"
 
-#ifdef MILTERD_HAVE_ATTACH
 #include "milterd/attach.h"
-#endif
 
 void engine_attach_result_init(struct engine_attach_result *result)
 {
@@ -44,8 +38,6 @@ const char *engine_attach_action_name(enum engine_attach_action action)
 
     return (unsigned) action < sizeof(names) / sizeof(names[0]) ? names[action] : "UNKNOWN";
 }
-
-#ifdef MILTERD_HAVE_ATTACH
 
 /* engine_attach_load - read an attachment policy file */
 struct attach_policy *engine_attach_load(const char *path, struct buf *err)
@@ -89,26 +81,3 @@ int engine_attach_judge(const struct attach_policy *policy, int fd, struct engin
     attach_verdict_free(&verdict);
     return rc;
 }
-
-#else
-
-struct attach_policy *engine_attach_load(const char *path, struct buf *err)
-{
-    buf_printf(err, "%s: this milterd was built without the attachment policy module", path);
-    return NULL;
-}
-
-void engine_attach_free(struct attach_policy *policy)
-{
-    (void) policy;
-}
-
-int engine_attach_judge(const struct attach_policy *policy, int fd, struct engine_attach_result *result,
-                      struct buf *err)
-{
-    (void) policy, (void) fd, (void) result;
-    buf_addstr(err, "no attachment policy module");
-    return -1;
-}
-
-#endif

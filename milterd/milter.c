@@ -26,6 +26,8 @@
 
 #define MFILTER_BODY_CHUNK 65535 /* bytes per smfi_replacebody call (the protocol's chunk limit) */
 
+static int mfilter_messages; /* messages under way, all connections (atomic) */
+
 struct mfilter_conn {
     struct buf client;
     int leadspc;             /* header values come with their leading space */
@@ -49,8 +51,17 @@ static struct mfilter_conn *mfilter_conn(SMFICTX *ctx)
 
 static void mfilter_end_message(struct mfilter_conn *conn)
 {
-    engine_free(conn->engine);
-    conn->engine = NULL;
+    if (conn->engine) {
+        engine_free(conn->engine);
+        conn->engine = NULL;
+        __atomic_sub_fetch(&mfilter_messages, 1, __ATOMIC_ACQ_REL);
+    }
+}
+
+/* mfilter_busy - the number of messages under way */
+int mfilter_busy(void)
+{
+    return __atomic_load_n(&mfilter_messages, __ATOMIC_ACQUIRE);
 }
 
 /* mfilter_queue_id - pick up the queue id (macro i) as soon as the MTA tells it */
@@ -134,8 +145,10 @@ static sfsistat mfilter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *) (void *) sa)->sin6_addr, addr, sizeof(addr));
     buf_reset(&conn->client);
-    buf_printf(&conn->client, "%s[%s]", hostname && *hostname ? hostname : "unknown",
-               *addr ? addr : "local");
+    /* Without a name, MTAs pass the address in brackets: log "unknown[addr]" as Postfix does. */
+    if (hostname == NULL || *hostname == 0 || *hostname == '[')
+        hostname = "unknown";
+    buf_printf(&conn->client, "%s[%s]", hostname, *addr ? addr : "local");
     return SMFIS_CONTINUE;
 }
 
@@ -150,6 +163,7 @@ static sfsistat mfilter_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     }
     conn->engine = engine_new(policy, conn->client.data);
+    __atomic_add_fetch(&mfilter_messages, 1, __ATOMIC_ACQ_REL);
     policy_release(policy);
     if (argv && argv[0])
         engine_set_sender(conn->engine, argv[0]);

@@ -12,4 +12,6 @@
 
 extern struct smfiDesc mfilter_desc;
 
+int mfilter_busy(void);
+
 #endif

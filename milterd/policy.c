@@ -117,16 +117,20 @@ struct policy *policy_load(struct config *cfg, struct buf *err)
     /* The tables; a class naming the same tables as an earlier one shares them. */
     for (i = 0; i < POLICY_NCLASSES; i++) {
         struct buf spec = BUF_INIT;
+        int same = 0;
 
         buf_setstr(&spec, config_get(cfg, policy_class_names[i]));
         buf_trim(&spec);
         policy->specs[i] = buf_detach(&spec, NULL);
         if (*policy->specs[i] == 0)
             continue;
-        for (j = 0; j < i; j++)
-            if (policy->tables[j] && strcmp(policy->specs[j], policy->specs[i]) == 0)
+        for (j = 0; j < i && !same; j++) {
+            if (strcmp(policy->specs[j], policy->specs[i]) == 0) {
                 policy->tables[i] = policy->tables[j];
-        if (policy->tables[i] == NULL) {
+                same = 1; /* shared; a failure was reported once */
+            }
+        }
+        if (!same) {
             struct buf terr = BUF_INIT;
 
             policy->tables[i] = table_open(policy->specs[i], 0, &terr);
