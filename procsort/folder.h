@@ -25,23 +25,22 @@
  * alike), and the message is hard-linked into it under that folder's kind
  * of name; a name that cannot be made a directory is "Skipped".
  *
- * Escaping (mbox files only, and not with `r`): a line starting "From "
+ * Escaping (mbox files only, and not with `r'): a line starting "From "
  * is written as ">From " when the "\n" ending the line before it lies in
- * the header at or after msg->start, or at or after msg->escape.  The search for "\nFrom " stops at the end of the header and
- * at a NUL byte (procmail scans with strstr), so "From " lines after a NUL
- * in the same part of the message are not escaped, as in procmail.  The
- * first body line counts: its "\n" is the empty line's.  What msg->escape
- * must be, the evaluator computes when it reads the message (procmail's
- * readmail): body - 1 normally (0 when body is 0); with a
- * Content-Length: field in the header and without -Y, procmail first
- * rewrites the field's value in place to the body's length (less one when
- * the body ends in "\n\n"), right-aligned in the field's old width, or
- * fills the field with 9s when the length does not fit; escape is then
- * body + that value (past the end of the message is fine).  Real procmail
- * therefore escapes nothing in a body whose Content-Length is right.
- * NOTE for mail.c: procmail finds the end of the header with strchr, so a
- * NUL byte in the header before the empty line makes the whole message
- * header (body == len).
+ * the header at or after msg->start, or at or after msg->escape.  The
+ * search for "\nFrom " stops at the end of the header and at a NUL byte
+ * (procmail scans with strstr), so "From " lines after a NUL in the same
+ * part of the message are not escaped, as in procmail.  The first body
+ * line counts: its "\n" is the empty line's.  msg->escape is computed
+ * when the message is read (mail.c, procmail's readmail): body - 1
+ * normally (0 when body is 0); with a Content-Length: field and without
+ * -Y, procmail first rewrites the field's value in place to the body's
+ * length (less one when the message ends in "\n\n"), right-aligned in the
+ * field's old width, or fills the field with 9s when the length does not
+ * fit; escape is then body + that value (past the end is fine).  Real
+ * procmail therefore escapes nothing in a body whose Content-Length is
+ * right.  procmail finds the end of the header with strchr, so a NUL byte
+ * in the header before the empty line makes the whole message header.
  *
  * Never loses a message: a failed append to an mbox (disk full, quota,
  * RLIMIT_FSIZE: SIGXFSZ is ignored while writing) is truncated back to the
@@ -61,6 +60,14 @@
  * sleeps until the next second after 4 Maildir names in one second; our
  * counter N goes on instead.  MH and directory messages are written before
  * they get their final name (procmail names first, then writes).
+ *
+ * For the evaluator (found by the differential suite, t/data/procsort/
+ * todo.list): the log abstract's number is `written' (procmail's lastdump:
+ * the part's bytes plus the '>' escapes plus the added newline; for a
+ * pipe, folder_dump's), printed right-aligned in 7 columns (procmail's
+ * ultstr(7, ...)); procmail starts with UMASK 077 whatever the invoking
+ * umask; LOGFILE is created 0667 less UMASK, as every procmail file; a
+ * program without `w' (and a forward) is not waited for.
  *
  * Trusts: the names (expanded by the evaluator, relative to the current
  * directory = MAILDIR) and the offsets in struct folder_msg.

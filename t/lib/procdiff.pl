@@ -25,7 +25,8 @@
 #                    ran: they must succeed, so the case shows what it says
 #   === ignore       a Perl regex of paths (as shown in the listing) to leave
 #                    out of the comparison, e.g. ^home/log$ for a verbose log
-#   === prefix       extra MSGPREFIX values whose directory names are unique
+#   === prefix       extra MSGPREFIX values whose directory names are unique;
+#                    DIR:PREFIX for one directory only (home/DIR; PREFIX may be empty)
 #   === stdout       "ignore" to leave stdout out of the comparison
 #
 # Each program runs in RUN = a fresh directory with:

@@ -100,7 +100,8 @@ sub normalise {
         my $re = join '|', map { quotemeta } sort { length $b <=> length $a } keys %$map;
         $text =~ s{(^|[\s/"'=])($re)(?=$|[\s/"':])}{$1$map->{$2}}gm;
     }
-    $text =~ s/\b\d{9,11}\.\d+_\d+\.\Q$host\E\b/MAILDIRNAME/g;
+    # Maildir names not in the map (gone, or cut short in a log abstract)
+    $text =~ s/\b\d{9,11}\.\d+_\d+(?:\.\Q$host\E\b|(?=\s)|$)/MAILDIRNAME/gm;
     # ctime() dates: "Sat Nov 21 19:53:42 2026"
     $text =~ s/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}\b/DATE/g;
     # RFC 2822 dates: "Sat, 21 Nov 2026 19:53:42 +0000"
@@ -133,7 +134,10 @@ sub unique_kind {
     return 'MAILDIR' if $name =~ /^\d+\.\d+_\d+\.\Q$host\E(?::2,.*)?$/;
     return 'SENT' if $dir =~ m{(^|/)sent$};
     for my $p (@$prefixes) {
-        return "MSG($p)" if $name =~ /^\Q$p\E[A-Za-z0-9_-]+$/;
+        # "DIR:PREFIX" limits a prefix (maybe empty) to the directory home/DIR
+        my ($only, $pre) = $p =~ /^([^:]*):(.*)$/ ? ($1, $2) : (undef, $p);
+        next if defined $only && $dir ne "home/$only";
+        return "MSG($pre)" if $name =~ /^\Q$pre\E[A-Za-z0-9_-]+$/;
     }
     return 'TEMP' if $name =~ /^_[A-Za-z0-9_-]+[.,+%]/;
     return undef;
