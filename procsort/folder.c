@@ -89,7 +89,7 @@ mode_t folder_mkdir(const char *dir, mode_t umask_)
     return 0;
 }
 
-/* folder_mkmaildir - make dir/new, dir/cur, dir/tmp; dir is left as dir/tmp, or the part that failed */
+/* folder_mkmaildir - make dir/new, cur, tmp; dir ends as dir/tmp, or the part that failed */
 int folder_mkmaildir(struct buf *dir, const struct folder_opts *opts)
 {
     static const char *const sub[] = { "/new", "/cur", "/tmp" };

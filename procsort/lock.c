@@ -64,7 +64,7 @@ static int lock_link(const char *old, const char *new)
     return -1;
 }
 
-/* lock_create - one try at the lockfile; 0 when ours, else -1 with errno; *fstime the filesystem's clock */
+/* lock_create - one try: 0 when ours, else -1 with errno; *fstime: the filesystem's clock */
 static int lock_create(const char *path, mode_t umask_, time_t *fstime)
 {
     struct buf dir = BUF_INIT, tmp = BUF_INIT;
@@ -120,7 +120,8 @@ int lock_acquire(const char *path, const struct lock_opts *opts, struct buf *err
                     goto fail;
                 if (S_ISDIR(st.st_mode) || unlink(path) < 0) {
                     triedforce = 1;
-                    folder_logf(&opts->log, FOLDER_LOG_ERROR, "Forced unlock denied on \"%s\"", path);
+                    folder_logf(&opts->log, FOLDER_LOG_ERROR, "Forced unlock denied on \"%s\"",
+                                path);
                 } else {
                     folder_logf(&opts->log, FOLDER_LOG_ERROR, "Forcing lock on \"%s\"", path);
                     lock_pause(opts->suspend, opts);

@@ -13,8 +13,8 @@
  *   "
  *
  * The message is read from stdin by procsort's mail_read (-Y: Berkeley
- * format, -f: the sender).  -l names another log than "errors".  Errors are logged as procsort logs them, with
- * "procsort: " in front.
+ * format, -f: the sender).  -l names another log than "errors".  Errors
+ * are logged as procsort logs them, with "procsort: " in front.
  */
 #include <errno.h>
 #include <fcntl.h>
