@@ -342,11 +342,13 @@ int main(int argc, char **argv)
             } else {
                 st = deliver(&cl, &mail, &user, saved_stdout);
             }
+            setup_user_free(&user);
             if (cl.nrecipients > 1)
                 _exit(st);
             status = st;
         }
     }
+    setup_user_free(&invoker);
     mail_free(&mail);
     cmdline_free(&cl);
     buf_free(&err);
