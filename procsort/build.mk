@@ -8,3 +8,4 @@ procsort/libprocsort.a: $(PROCSORT_OBJS)
 ARCHIVES := procsort/libprocsort.a $(ARCHIVES)
 BIN_PROGRAMS += procsort/procsort
 procsort/procsort: procsort/procsort.o procsort/libprocsort.a libmatch/libmatch.a
+MAN_PAGES += man/procsort.1 man/procsortrc.5
