@@ -26,6 +26,7 @@ FUZZ_CFLAGS = -std=gnu11 $(WARNFLAGS) -D_GNU_SOURCE -pthread -I. -g -O1 \
 
 # Sources a target needs beyond libmatch (see the convention above).
 FUZZ_SRCS_fuzz-table :=
+FUZZ_SRCS_fuzz-procmailrc := procsort/rc.c procsort/rcx.c
 
 FUZZ_TARGETS := $(patsubst %.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_LIB_OBJS := $(patsubst %.c,fuzz/obj/%.o,$(wildcard libmatch/*.c))

@@ -159,6 +159,7 @@ struct eval *eval_new(struct mail *mail)
     buf_init(&ev->joined);
     ev->argv0 = "procsort";
     ev->saved_stdout = -1;
+    ev->child_stdout = -1;
     ev->env.ctx = ev;
     ev->env.lookup = eval_lookup;
     ev->env.special = eval_special;
@@ -205,6 +206,12 @@ void eval_set_dry_run(struct eval *ev, FILE *trace)
 {
     ev->dry_run = 1;
     ev->trace = trace;
+}
+
+/* eval_last_written - the size the log abstract shows for the last delivery */
+long eval_last_written(const struct eval *ev)
+{
+    return ev->last_written;
 }
 
 /* eval_set_argv0 - $0 */
@@ -345,6 +352,8 @@ static int eval_to_folders(struct eval *ev, const char *words, size_t wlen, cons
     eval_folder_opts(ev, &fo, flags);
     fo.dotlock = is_default;
     rc = folder_deliver(names, n, &fm, &fo, last, written, &err);
+    if (written)
+        ev->last_written = *written;
     buf_free(&err);
     return rc == 0;
 }
@@ -1032,16 +1041,12 @@ int eval_exit_code(struct eval *ev, int status)
 
         eval_cmd_init(&cmd);
         eval_cmd_parse(ev, trap, &cmd);
-        {
-            int save = ev->saved_stdout;
-
-            /* the trap's stdout goes to the log, as procmail connects it to stderr */
-            ev->saved_stdout = -1;
-            if (eval_cmd_run(ev, &cmd, ev->mail->text.data, ev->mail->text.len, 0, 0, &st, &wf) == 0 && st != 0
-                && forced == -2)
-                status = st;
-            ev->saved_stdout = save;
-        }
+        /* the trap's stdout goes to the log, as procmail connects it to stderr */
+        ev->child_stdout = 2;
+        if (eval_cmd_run(ev, &cmd, ev->mail->text.data, ev->mail->text.len, 0, 0, &st, &wf) == 0 && st != 0
+            && forced == -2)
+            status = st;
+        ev->child_stdout = -1;
         eval_cmd_free(&cmd);
     }
     return status;

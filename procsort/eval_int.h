@@ -55,6 +55,8 @@ struct eval {
     char *loclock;              /* a recipe's local lockfile held now */
     mode_t umask;
     int saved_stdout;           /* procmail's stdout, for the bare | action */
+    int child_stdout;           /* where a program's stdout goes when not read: -1 /dev/null */
+    long last_written;          /* bytes of the last delivery, for the log abstract */
     struct rcx_env env;
 };
 

@@ -124,7 +124,7 @@ static char **eval_cmd_argv(struct eval *ev, const struct eval_cmd *cmd)
     return argv;
 }
 
-static void eval_child_exec(char **argv, int in_fd, int out_fd)
+static void eval_child_exec(char **argv, int in_fd, int out_fd, int stdout_fd)
 {
     int null;
 
@@ -132,7 +132,9 @@ static void eval_child_exec(char **argv, int in_fd, int out_fd)
         dup2(in_fd, 0);
         close(in_fd);
     }
-    if (out_fd < 0) {
+    if (out_fd < 0 && stdout_fd >= 0) {
+        dup2(stdout_fd, 1);
+    } else if (out_fd < 0) {
         null = open("/dev/null", O_WRONLY);
         if (null >= 0 && null != 1) {
             dup2(null, 1);
@@ -195,7 +197,7 @@ int eval_cmd_run(struct eval *ev, const struct eval_cmd *cmd, const char *in, si
             close(outpipe[0]);
         if (ev->saved_stdout >= 0)
             close(ev->saved_stdout);
-        eval_child_exec(argv, inpipe[0], out ? outpipe[1] : -1);
+        eval_child_exec(argv, inpipe[0], out ? outpipe[1] : -1, ev->child_stdout);
     }
     mem_free(argv);
     close(inpipe[0]);
@@ -310,6 +312,7 @@ int eval_cmd_run(struct eval *ev, const struct eval_cmd *cmd, const char *in, si
         *status = 128 + SIGTERM;
     if (sent < inlen + extra_len)
         *write_failed = 1;
+    ev->last_written = (long) sent;
     ev->last_exit = *status;
     return 0;
 }

@@ -166,7 +166,7 @@ void plog_abstract(const struct mail *mail, const char *folder, long written)
     do
         buf_addch(&out, '\t');
     while ((col += PLOG_TAB) < PLOG_SIZE_COLUMN);
-    buf_printf(&out, "%ld\n", written);
+    buf_printf(&out, "%7ld\n", written);
     plog_raw(out.data, out.len);
     buf_free(&out);
 }

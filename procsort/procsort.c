@@ -225,7 +225,7 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
     if (!cl->dry_run)
         plog_abstract(mail, status == EX_OK_ ? var_get_or("LASTFOLDER", "") : status == EX_TEMPFAIL_ ? "**Requeued**"
                                                                                                     : "**Bounced**",
-                      (long) mail->text.len);
+                      eval_last_written(ev));
     eval_free(ev);
     if (trace)
         fclose(trace);

@@ -31,18 +31,25 @@ struct rc_parser {
     struct rc_file *rc;
     struct rcsrc src;
     int depth;
+    size_t line_pos; /* rc_line_at's memory: the line number at line_pos */
+    int line_no;
 };
 
-static int rc_line_at(const struct rc_parser *ps, size_t pos)
+/* The line number of a byte offset; offsets mostly grow, so count on from the last. */
+static int rc_line_at(struct rc_parser *ps, size_t pos)
 {
     const char *p = ps->src.data;
-    int line = 1;
     size_t i;
 
-    for (i = 0; i < pos && i < ps->src.len; i++)
+    if (pos < ps->line_pos) {
+        ps->line_pos = 0;
+        ps->line_no = 1;
+    }
+    for (i = ps->line_pos; i < pos && i < ps->src.len; i++)
         if (p[i] == '\n')
-            line++;
-    return line;
+            ps->line_no++;
+    ps->line_pos = i;
+    return ps->line_no;
 }
 
 static struct rc_item *rc_add(struct rc_item **items, size_t *n, enum rc_kind kind, int line)
@@ -180,6 +187,8 @@ again:
     skipped_empty = 0;
     for (;;) {
         rcsrc_skip_space(src);
+        if (src->pos >= src->len)
+            break; /* the end of the file ends the conditions, whatever ":N" said */
         --left;
         if (!rcsrc_test(src, '*')) {
             if (left < 0) {
@@ -349,6 +358,8 @@ struct rc_file *rc_parse(const char *name, const char *text, size_t len)
     ps.src.len = rc->text.len;
     ps.src.pos = 0;
     ps.depth = 0;
+    ps.line_pos = 0;
+    ps.line_no = 1;
     rc_items(&ps, &rc->items, &rc->nitems, 0, &closed);
     return rc;
 }
