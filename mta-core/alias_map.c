@@ -372,7 +372,8 @@ int alias_map_lookup(struct alias_map *map, const char *key, int flags, struct a
             }
         } else {
             struct alias_entry probe = {folded.data, NULL, 0};
-            struct alias_entry *e = bsearch(&probe, src->entries, src->count, sizeof(*src->entries),
+            struct alias_entry *e = src->count == 0 ? NULL :
+                                    bsearch(&probe, src->entries, src->count, sizeof(*src->entries),
                                             alias_entry_cmp);
 
             if (e) {

@@ -192,10 +192,11 @@ static void qmgr_expire(struct qmgr_msg *m, int fd)
     gettimeofday(&now, NULL);
     for (i = 0; i < m->env->ntargets; i++) {
         struct queue_target *t = &m->env->targets[i];
-        const char *dsn = t->dsn ? t->dsn : m->env->defer_dsn ? m->env->defer_dsn : "4.4.7";
+        char *dsn;
 
         if (t->status && strcmp(t->status, "deferred") != 0)
             continue;
+        dsn = mem_strdup(t->dsn ? t->dsn : m->env->defer_dsn ? m->env->defer_dsn : "4.4.7");
         buf_reset(&text);
         buf_printf(&text, "message expired: %s",
                    t->text ? t->text : m->env->defer_text ? m->env->defer_text : "delivery time expired");
@@ -206,7 +207,7 @@ static void qmgr_expire(struct qmgr_msg *m, int fd)
         mem_free(t->dsn);
         mem_free(t->text);
         t->status = mem_strdup("bounced");
-        t->dsn = mem_strdup(dsn);
+        t->dsn = dsn;
         t->text = mem_strdup(text.data);
     }
     buf_free(&err);

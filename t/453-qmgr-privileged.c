@@ -284,6 +284,8 @@ static int run_test(int split)
     }
     if (tap_failed)
         diag("kept %s (log in %s/log)", dir, dir);
+    mem_free(nobody);
+    mem_free(daemon_pw);
     fflush(stdout);
     return tap_failed ? 1 : 0;
 }

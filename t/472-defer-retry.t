@@ -86,7 +86,7 @@ mq_start -o maximal_queue_lifetime=2s
 out=$(send sender@example.org flaky@mx.test --header "Subject: expire me")
 id=$(qid "$out")
 ok "expired and returned to the sender" \
-   wait_for 15 'grep -Eq "$id: to=<flaky@mx.test>, relay=none, .*dsn=4\.3\.0, status=expired, returned to sender \(message expired: temporary failure" "$MTA_LOG"'
-ok "and removed" wait_for 5 'test "$(queue_count)" -eq 0'
+   wait_for 30 'grep -Eq "$id: to=<flaky@mx.test>, relay=none, .*dsn=4\.3\.0, status=expired, returned to sender \(message expired: temporary failure" "$MTA_LOG"'
+ok "and removed" wait_for 15 'test "$(queue_count)" -eq 0'
 mq_stop
 done_testing

@@ -44,6 +44,7 @@ unlike "$show" '^Delivered-To:' "as queued, before delivery"
 
 ok "mtaq release" mtaq release "$id"
 ok "delivered through procsort after the release" wait_for 5 'test "$(mbox_count "$T/home/bob/quarantined.mbox")" -eq 1'
+ok "log: sent" log_has "$id: to=<bob@mx.test>, relay=local, .*status=sent"
 is "$(log_count "$id: to=<bob@mx.test>")" 1 "delivered once"
 ok "the queue is empty" wait_for 5 'test "$(queue_count)" -eq 0'
 
