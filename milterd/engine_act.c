@@ -37,13 +37,14 @@ void engine_log(struct engine *engine, const char *what, const char *context, co
 
     buf_printf(&line, "%s: %s: %s ", engine->queue_id.len ? engine->queue_id.data : "NOQUEUE",
                what, context);
+    /* As Postfix logs it: a C string, 200 bytes at most, '?' for control characters. */
+    len = strnlen(text, len);
     if (len > ENGINE_LOG_TEXT_MAX)
         len = ENGINE_LOG_TEXT_MAX;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char) text[i];
 
-        /* One line per decision: control characters must not break it. */
-        buf_addch(&line, c == '\t' || c >= 32 ? c : ' ');
+        buf_addch(&line, c < 32 || c == 127 ? '?' : c);
     }
     buf_printf(&line, " from %s;", engine->client.data);
     if (engine->sender.len || engine->nrcpts)
