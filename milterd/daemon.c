@@ -18,14 +18,14 @@
  *   SIGHUP          re-read milterd.conf and every table into a new policy;
  *                   install it when all is well, else keep the running one
  *                   and log each problem ("FILE, line N: reason")
- *   SIGTERM/SIGINT  smfi_stop() (no new connections), let the messages
- *                   under way finish (up to DAEMON_STOP_WAIT seconds),
- *                   remove the unix socket, exit 0
- * smfi_stop() blocks until libmilter's listener's poll(2) times out,
- * seconds later, so it runs in a thread of its own and milterd does not
- * wait for it; the unix socket is removed first, so no client gets in
- * meanwhile.  When smfi_main() returns on its own, milterd exits with
- * status 1.
+ *   SIGTERM/SIGINT  remove the unix socket (no new connections), answer
+ *                   new messages with a temporary failure, let the
+ *                   messages under way finish (up to DAEMON_STOP_WAIT
+ *                   seconds), exit 0
+ * smfi_stop() is of no use here: libmilter's listener thread also serves
+ * the open connections, so once it stops, messages under way hang; and it
+ * only notices the stop when its poll(2) times out.  When smfi_main()
+ * returns on its own, milterd exits with status 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,13 +68,6 @@ static void *daemon_milter_thread(void *arg)
     *status = smfi_main();
     if (write(daemon_pipe[1], &c, 1) < 0)
         msg_warn("cannot wake the main thread: %m");
-    return NULL;
-}
-
-static void *daemon_stop_thread(void *arg)
-{
-    (void) arg;
-    smfi_stop();
     return NULL;
 }
 
@@ -248,8 +241,7 @@ int daemon_run(const struct conf_source *src, struct config *cfg)
     msg_info("stopping on signal");
     if (daemon_unix_path && unlink(daemon_unix_path) < 0 && errno != ENOENT)
         msg_warn("remove %s: %m", daemon_unix_path);
-    if (pthread_create(&thread, NULL, daemon_stop_thread, NULL) != 0 || pthread_detach(thread) != 0)
-        msg_warn("cannot start the thread that stops libmilter");
+    mfilter_stop_new();
     for (waited = 0; mfilter_busy() > 0 && waited < DAEMON_STOP_WAIT * 20; waited++)
         usleep(50000);
     if (mfilter_busy() > 0)

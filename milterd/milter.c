@@ -27,6 +27,7 @@
 #define MFILTER_BODY_CHUNK 65535 /* bytes per smfi_replacebody call (the protocol's chunk limit) */
 
 static int mfilter_messages; /* messages under way, all connections (atomic) */
+static int mfilter_stopping; /* no new messages (atomic) */
 
 struct mfilter_conn {
     struct buf client;
@@ -56,6 +57,12 @@ static void mfilter_end_message(struct mfilter_conn *conn)
         conn->engine = NULL;
         __atomic_sub_fetch(&mfilter_messages, 1, __ATOMIC_ACQ_REL);
     }
+}
+
+/* mfilter_stop_new - refuse new messages (with a temporary failure) from now on */
+void mfilter_stop_new(void)
+{
+    __atomic_store_n(&mfilter_stopping, 1, __ATOMIC_RELEASE);
 }
 
 /* mfilter_busy - the number of messages under way */
@@ -158,6 +165,11 @@ static sfsistat mfilter_envfrom(SMFICTX *ctx, char **argv)
     struct policy *policy = policy_current();
 
     mfilter_end_message(conn);
+    if (__atomic_load_n(&mfilter_stopping, __ATOMIC_ACQUIRE)) {
+        policy_release(policy);
+        smfi_setreply(ctx, "451", "4.3.2", "milterd is shutting down, try again later");
+        return SMFIS_TEMPFAIL;
+    }
     if (policy == NULL) {
         msg_warn("no policy loaded; message not accepted, try again later");
         return SMFIS_TEMPFAIL;

@@ -13,5 +13,6 @@
 extern struct smfiDesc mfilter_desc;
 
 int mfilter_busy(void);
+void mfilter_stop_new(void);
 
 #endif
