@@ -18,7 +18,7 @@
  *                 -header: Name          (deleted)
  *                 +rcpt: address / -rcpt: address
  *                 body replaced
- *   attachment:   one line per attachment rule that matched a file
+ *   attachment:   ACTION and the file, one line per attachment rule that matched
  *   rule:         FILE:LINE (table) result, one line per rule that fired
  * Edits are printed only when they take effect (ACCEPT, HOLD).
  */
@@ -114,7 +114,7 @@ static void testmode_print(FILE *out, const struct engine_result *r)
     if (r->body)
         fprintf(out, "body replaced\n");
     for (i = 0; i < r->attach.nhits; i++)
-        fprintf(out, "attachment: %s\n", r->attach.hits[i]);
+        fprintf(out, "attachment: %s %s\n", engine_attach_action_name(r->attach.hit_actions[i]), r->attach.hits[i]);
     for (i = 0; i < r->nrules; i++)
         fprintf(out, "rule: %s (%s) %s\n", r->rules[i].where, policy_class_names[r->rules[i].class],
                 r->rules[i].result);
