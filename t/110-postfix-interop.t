@@ -146,4 +146,5 @@ is "$(printf '%s\n' "$log" | grep -c ': replace: body my password is hunter2')" 
 stop_bg "$milterd_pid"
 is "$?" 0 "milterd exits 0 on SIGTERM"
 ok "and removes its socket" test ! -e "$T/run/milterd.sock"
+is "$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/milterd.log" | head -3)" "" "no sanitizer reports in milterd's log"
 done_testing

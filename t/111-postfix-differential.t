@@ -228,5 +228,6 @@ done
 for d in "$T"/c/*; do
     stop_bg "$(cat "$d/m/pid")"
 done
+is "$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T"/c/*/m/milterd.log | head -3)" "" "no sanitizer reports in milterd's log"
 [ "${DIFF_KEEP:-0}" = 1 ] && KEEP_TMP=1
 done_testing

@@ -90,4 +90,5 @@ for f in "$TOP"/t/data/milterd/mime/*.in; do
     same_file "$T/$name.got" "$T/$name.want" "$name: each line meets the same table as in Postfix ($(wc -l < "$T/$name.want") lines)"
 done
 stop_bg "$milterd_pid"
+is "$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/milterd.log" | head -3)" "" "no sanitizer reports in milterd's log"
 done_testing

@@ -133,6 +133,7 @@ stop_bg "$pid" 10
 is "$?" 0 "and milterd exits 0"
 like "$(tail -1 "$T/milterd.log")" "stopped" "it says so"
 ok "the socket is removed" test ! -e "$T/milterd.sock"
+is "$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/milterd.log" | head -3)" "" "no sanitizer reports in milterd's log"
 out=$(swaks --server 127.0.0.1 --port "$PF_PORT" --from a@example.com --to b@example.com --timeout 30 2>&1 < /dev/null)
 like "$out" "^<\*\* +451 4\.7\.1 " "without milterd, Postfix applies milter_default_action (tempfail)"
 done_testing

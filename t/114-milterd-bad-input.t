@@ -124,7 +124,8 @@ if command -v postfix >/dev/null 2>&1 && command -v swaks >/dev/null 2>&1 && [ "
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
     ok "the daemon's peak memory stays bounded (${hwm} KB)" test "$hwm" -le $((base + 64 * 1024))
     stop_bg "$pid"
+    is "$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/milterd.log" | head -3)" "" "no sanitizer reports in milterd's log"
 else
-    skip 9 "no Postfix, swaks or root for the daemon part"
+    skip 10 "no Postfix, swaks or root for the daemon part"
 fi
 done_testing
