@@ -407,7 +407,7 @@ void eval_assign(struct eval *ev, const char *name, const char *value)
                 _exit(0); /* the MTA sees a delivery; the child goes on */
             if (pid < 0)
                 eval_warn(ev, "Failed forking \"procsort\"");
-            ev->delivered = 1;
+            /* the child goes on as usual, DEFAULT included, as procmail's does */
         }
     } else if (strcmp(name, "LOCKFILE") == 0) {
         struct lock_opts lo = eval_lock_opts(ev);
@@ -518,6 +518,8 @@ static int eval_program(struct eval *ev, const struct rc_item *item, const int *
         if (!(pwait & 2) || plog_is_verbose())
             eval_warn(ev, "%s (%d) %s \"%s\"", (pwait & 2) ? "Non-zero exitcode" : "Program failure", status,
                       (pwait & 2) ? "from" : "of", cmd->line.data);
+        if (filter && (!(pwait & 2) || plog_is_verbose()))
+            eval_warn(ev, "Rescue of unfiltered data succeeded");
         buf_free(&out);
         return 0;
     }
@@ -764,10 +766,8 @@ static int eval_recipe(struct eval *ev, const struct rc_file *rc, const struct r
             eval_trace(ev, item->action_line, "would forward: %s", cmd.line.data);
             succeed = 1;
         } else {
-            if (has_lock && !eval_pipe_lock(ev, &cmd, lock.len ? lock.data : 0)) {
-                eval_cmd_free(&cmd);
-                break;
-            }
+            if (has_lock)
+                (void) eval_pipe_lock(ev, &cmd, lock.len ? lock.data : 0);
             succeed = eval_program(ev, item, flags, &cmd, from, count, 0, item->name != 0);
         }
         eval_cmd_free(&cmd);
@@ -809,10 +809,8 @@ static int eval_recipe(struct eval *ev, const struct rc_file *rc, const struct r
                        cmd.line.data);
             succeed = 1;
         } else {
-            if (has_lock && !eval_pipe_lock(ev, &cmd, lock.len ? lock.data : 0)) {
-                eval_cmd_free(&cmd);
-                break;
-            }
+            if (has_lock)
+                (void) eval_pipe_lock(ev, &cmd, lock.len ? lock.data : 0);
             succeed = eval_program(ev, item, flags, &cmd, from, count, flags[RCF_f], item->name != 0);
         }
         eval_cmd_free(&cmd);
@@ -840,8 +838,9 @@ static int eval_recipe(struct eval *ev, const struct rc_file *rc, const struct r
             succeed = 1;
             break;
         }
-        if (has_lock && !eval_lock_local(ev, lock.len ? lock.data : 0, words.out.data))
-            break;
+        /* procmail delivers even when its local lockfile could not be had */
+        if (has_lock)
+            (void) eval_lock_local(ev, lock.len ? lock.data : 0, words.out.data);
         succeed = eval_to_folders(ev, words.out.data, words.out.len, flags, from, count, 0, &last, &written);
         if (last.len)
             eval_set_lastfolder(ev, last.data);

@@ -148,7 +148,7 @@ static int eval_regex(struct eval *ev, struct buf *re, int caseless, struct eval
 
     rx = procregex_compile(re->data, re->len, caseless ? PROCREGEX_CASELESS : 0, &err);
     if (err.len)
-        eval_warn(ev, "Invalid regexp \"%s\": %s", re->data, err.data);
+        eval_warn(ev, "Invalid regexp \"%s\"", re->data);
     buf_free(&err);
     if (!rx)
         return 0;

@@ -302,14 +302,15 @@ int eval_cmd_run(struct eval *ev, const struct eval_cmd *cmd, const char *in, si
     }
     if (timed_out) {
         kill(pid, SIGTERM);
-        plog_error("Timeout, terminating \"%s\"", cmd->line.data);
+        /* procmail names what it started: the shell's command line, or the program */
+        plog_error("Timeout, terminating \"%s\"", cmd->shell ? cmd->line.data : cmd->words.data);
     }
     if (WIFEXITED(wstatus))
         *status = WEXITSTATUS(wstatus);
     else if (WIFSIGNALED(wstatus))
-        *status = 128 + WTERMSIG(wstatus);
+        *status = -WTERMSIG(wstatus); /* procmail shows a signal as its negative */
     if (timed_out && *status == 0)
-        *status = 128 + SIGTERM;
+        *status = -SIGTERM;
     if (sent < inlen + extra_len)
         *write_failed = 1;
     ev->last_written = (long) sent;

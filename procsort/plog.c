@@ -52,7 +52,7 @@ int plog_open(const char *path)
 
     if (!*path)
         path = "/dev/null";
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY, 0666);
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY, 0667); /* NORMperm */
     if (fd < 0) {
         plog_error("Error while writing to \"%s\"", path);
         return -1;

@@ -141,7 +141,7 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
     } else if (!var_get("ORGMAIL") || !*var_get("ORGMAIL")) {
         var_set("ORGMAIL", var_get_or("DEFAULT", ""));
     }
-    umask(077);
+    umask(077); /* procmail's INIT_UMASK: files 0600 until UMASK says otherwise */
     if (cl->dry_run) {
         /* the trace goes to the real standard output, which setup_stdout() moved aside */
         trace = fdopen(dup(saved_stdout >= 0 ? saved_stdout : 2), "w");
