@@ -27,6 +27,8 @@ FUZZ_CFLAGS = -std=gnu11 $(WARNFLAGS) -D_GNU_SOURCE -pthread -I. -g -O1 \
 # Sources a target needs beyond libmatch (see the convention above).
 FUZZ_SRCS_fuzz-table :=
 FUZZ_SRCS_fuzz-procmailrc := procsort/rc.c procsort/rcx.c
+FUZZ_SRCS_fuzz-attach := milterd/attach_archive.c milterd/attach_file.c \
+	milterd/attach_judge.c milterd/attach_magic.c milterd/attach_policy.c
 
 FUZZ_TARGETS := $(patsubst %.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_LIB_OBJS := $(patsubst %.c,fuzz/obj/%.o,$(wildcard libmatch/*.c))
