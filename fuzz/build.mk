@@ -29,6 +29,10 @@ FUZZ_SRCS_fuzz-table :=
 FUZZ_SRCS_fuzz-procmailrc := procsort/rc.c procsort/rcx.c
 FUZZ_SRCS_fuzz-attach := milterd/attach_archive.c milterd/attach_file.c \
 	milterd/attach_judge.c milterd/attach_magic.c milterd/attach_policy.c
+FUZZ_SRCS_fuzz-mime-state :=
+FUZZ_SRCS_fuzz-milterd-engine := milterd/action.c milterd/engine.c milterd/engine_act.c \
+	milterd/engine_edit.c milterd/engine_attach.c milterd/spool.c milterd/policy.c \
+	$(FUZZ_SRCS_fuzz-attach)
 
 FUZZ_TARGETS := $(patsubst %.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_LIB_OBJS := $(patsubst %.c,fuzz/obj/%.o,$(wildcard libmatch/*.c))
