@@ -91,6 +91,23 @@ EOF
 send mime "mime" --add-header "MIME-Version: 1.0" \
      --add-header 'Content-Type: multipart/mixed; boundary="b1"' --body "@$T/mime.txt"
 send plain "nothing to see"
+# Several messages in one SMTP session (one milter connection), with an
+# aborted transaction between them: each message is judged on its own.
+perl -MIO::Socket::INET -e '
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0], Timeout => 30) or die "connect: $!";
+    sub rd { my $l; do { $l = <$s>; die "eof" unless defined $l } while ($l =~ /^\d\d\d-/); $l =~ s/\r?\n$//; $l }
+    sub cmd { print $s "$_[0]\r\n"; rd() }
+    sub msg { my ($to, @h) = @_; cmd("MAIL FROM:<sender\@example.com>"); cmd("RCPT TO:<$to>"); cmd("DATA");
+              print $s join("\r\n", @h), "\r\n\r\nbody\r\n"; my $r = cmd("."); $r =~ s/queued as \S+/queued/; print "$r\n" }
+    rd(); cmd("EHLO multi");
+    msg("multi1\@example.com", "Subject: reject me");
+    msg("multi2\@example.com", "Subject: rename second", "X-Remove: x", "X-Mark: m2");
+    cmd("MAIL FROM:<sender\@example.com>"); cmd("RCPT TO:<multi9\@example.com>"); cmd("RSET");
+    msg("multi3\@example.com", "Subject: third", "X-Keep: 3");
+    cmd("QUIT");' "$PF_PORT" > "$T/multi.out" 2>&1
+is "$(cat "$T/multi.out")" "550 5.7.1 Go away
+250 2.0.0 Ok: queued
+250 2.0.0 Ok: queued" "three messages in one session: each gets its own verdict"
 pf_wait_queue 30 || diag "queue did not empty: $(pf_postqueue -p)"
 
 # HOLD: in Postfix's hold queue, with the message's recipient.
@@ -132,6 +149,14 @@ like "$mime" '^Content-Type: application/octet-stream; name="a.bin"$' "mime_head
 like "$mime" "^AAAA$" "the rest of the part is intact"
 is "$(ls "$(pf_mailbox plain)" | wc -l)" 1 "a message no rule matches is delivered"
 unlike "$(cat "$(pf_mailbox plain)"/*)" "X-Marked|\[removed\]" "and is left alone"
+
+m2=$(cat "$(pf_mailbox multi2)"/*)
+like "$m2" "^Subject: \[renamed\] second$" "the second message of the session is edited"
+unlike "$m2" "^X-Remove:" "and its header removed"
+m3=$(cat "$(pf_mailbox multi3)"/*)
+like "$m3" "^Subject: third$" "the third message gets no edits of the second"
+unlike "$m3" "X-Marked|renamed" "none at all"
+is "$(ls "$(pf_mailbox multi9)" 2>/dev/null | wc -l)" 0 "the aborted transaction delivered nothing"
 
 # One log line per decision, with queue id, rule and client.
 log=$(cat "$T/milterd.log")

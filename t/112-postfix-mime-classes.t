@@ -19,9 +19,10 @@ need_cmd swaks "the SMTP client of the interop tests"
 for t in header_checks mime_header_checks nested_header_checks body_checks; do
     echo "/^/ WARN $t" > "$T/$t"
 done
+# milterd on a TCP socket this time.
+mport=$(free_port)
 cat > "$T/milterd.conf" <<EOF
-socket = unix:$T/milterd.sock
-socket_mode = 0666
+socket = inet:$mport@127.0.0.1
 header_checks = pcre:$T/header_checks
 mime_header_checks = pcre:$T/mime_header_checks
 nested_header_checks = pcre:$T/nested_header_checks
@@ -29,16 +30,16 @@ body_checks = pcre:$T/body_checks
 EOF
 start_bg "$T/milterd.log" milterd -v -c "$T/milterd.conf"
 milterd_pid=$BG_PID
-wait_file "$T/milterd.sock" 10 || bail "milterd did not start: $(cat "$T/milterd.log")"
+wait_port "$mport" 10 || bail "milterd did not start: $(cat "$T/milterd.log")"
 
 pf_init
-set -- $(pf_free_ports 3 | grep -v "^$PF_PORT\$" | head -2)
+set -- $(pf_free_ports 4 | grep -v "^$PF_PORT\$" | grep -v "^$mport\$" | head -2)
 native_port=$1 milter_port=$2
 # No headers added by cleanup (they would be seen by milterd only).
 pf_main "local_header_rewrite_clients ="
 pf_master "127.0.0.1:$native_port inet n - n - - smtpd -o cleanup_service_name=cleanwarn" \
     "cleanwarn unix n - n - 0 cleanup -o header_checks=pcre:$T/header_checks -o mime_header_checks=pcre:$T/mime_header_checks -o nested_header_checks=pcre:$T/nested_header_checks -o body_checks=pcre:$T/body_checks" \
-    "127.0.0.1:$milter_port inet n - n - - smtpd -o smtpd_milters=unix:$T/milterd.sock -o milter_default_action=tempfail"
+    "127.0.0.1:$milter_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$mport -o milter_default_action=tempfail"
 pf_start
 
 # The decisions of one queue id as "context|text|table" lines; both logs
