@@ -111,6 +111,7 @@ static void action_split(const char *text, const char *def_dsn, struct action_re
     buf_setstr(&reply->text, text);
 }
 
+/* action_reply_init - an empty reply */
 void action_reply_init(struct action_reply *reply)
 {
     reply->code[0] = 0;
@@ -118,6 +119,7 @@ void action_reply_init(struct action_reply *reply)
     buf_init(&reply->text);
 }
 
+/* action_reply_free - release a reply */
 void action_reply_free(struct action_reply *reply)
 {
     buf_free(&reply->text);

@@ -573,9 +573,3 @@ const char *engine_verdict_name(enum engine_verdict verdict)
 
     return (unsigned) verdict < sizeof(names) / sizeof(names[0]) ? names[verdict] : "UNKNOWN";
 }
-
-/* engine_wants_body - whether body chunks still matter */
-int engine_wants_body(const struct engine *engine)
-{
-    return engine->final == ENGINE_CONTINUE;
-}

@@ -107,6 +107,5 @@ enum engine_verdict engine_eom(struct engine *engine);
 const struct engine_result *engine_result(const struct engine *engine);
 const struct action_reply *engine_reply(const struct engine *engine);
 const char *engine_verdict_name(enum engine_verdict verdict);
-int engine_wants_body(const struct engine *engine);
 
 #endif

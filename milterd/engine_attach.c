@@ -9,6 +9,7 @@
 
 #include "milterd/attach.h"
 
+/* engine_attach_result_init - no decision yet */
 void engine_attach_result_init(struct engine_attach_result *result)
 {
     result->action = ENGINE_ATTACH_NONE;
@@ -19,6 +20,7 @@ void engine_attach_result_init(struct engine_attach_result *result)
     result->nhits = 0;
 }
 
+/* engine_attach_result_free - release a result */
 void engine_attach_result_free(struct engine_attach_result *result)
 {
     buf_free(&result->text);

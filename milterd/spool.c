@@ -28,7 +28,6 @@ struct spool {
     size_t memory_limit;
     struct buf mem;   /* the data while in memory; the write buffer after */
     int fd;           /* -1 while in memory */
-    off_t size;       /* bytes written so far */
     off_t read_pos;   /* for reading from memory */
     int failed;
 };
@@ -123,12 +122,10 @@ int spool_write(struct spool *spool, const void *data, size_t len, struct buf *e
         if (len > SPOOL_WRITE_BUFFER) {
             if (spool_write_all(spool, data, len, err) < 0)
                 return -1;
-            spool->size += (off_t) len;
             return 0;
         }
     }
     buf_add(&spool->mem, data, len);
-    spool->size += (off_t) len;
     return 0;
 }
 
@@ -179,12 +176,6 @@ ssize_t spool_read(struct spool *spool, void *data, size_t len, struct buf *err)
     if (n < 0)
         buf_printf(err, "read temporary file: %s", strerror(errno));
     return n;
-}
-
-/* spool_size - bytes written */
-off_t spool_size(const struct spool *spool)
-{
-    return spool->size;
 }
 
 /* spool_failed - a write has failed */

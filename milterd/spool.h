@@ -28,7 +28,6 @@ int spool_write(struct spool *spool, const void *data, size_t len, struct buf *e
 int spool_fd(struct spool *spool, struct buf *err);
 int spool_rewind(struct spool *spool, struct buf *err);
 ssize_t spool_read(struct spool *spool, void *data, size_t len, struct buf *err);
-off_t spool_size(const struct spool *spool);
 int spool_failed(const struct spool *spool);
 
 #endif
