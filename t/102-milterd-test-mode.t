@@ -44,6 +44,20 @@ is "$?" 1 "a missing table is"
 out=$(milterd -t -o "body_checks_size_limit=lots" < /dev/null 2>&1)
 like "$out" "bad numerical parameter value: body_checks_size_limit = lots" "a bad number is named"
 
+# Postfix's strict_* checks and disable_mime_input_processing.
+out=$(printf 'Subject: caf\303\251\n\nx\n' | milterd -t -o strict_7bit_headers=yes 2>/dev/null | head -1)
+is "$out" "REJECT 550 5.6.0 improper use of 8-bit data in message header" "strict_7bit_headers"
+out=$(printf 'Subject: x\n\ncaf\303\251\n' | milterd -t -o strict_8bitmime_body=yes 2>/dev/null | head -1)
+is "$out" "REJECT 550 5.6.0 improper use of 8-bit data in message body" "strict_8bitmime_body"
+out=$(printf 'Subject: x\nContent-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: base64\n\n--b--\n' |
+      milterd -t -o strict_mime_encoding_domain=yes 2>/dev/null | head -1)
+is "$out" "REJECT 550 5.6.0 invalid message/* or multipart/* encoding domain" "strict_mime_encoding_domain"
+mime='Subject: attachment\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Disposition: attachment; filename="x.exe"\n\nMZ\n--b--\n'
+out=$(printf "$mime" | milterd -t -c "$D/milterd.conf" 2>/dev/null | head -1)
+is "$out" "REJECT 550 5.7.1 No executables" "part headers go to mime_header_checks"
+out=$(printf "$mime" | milterd -t -c "$D/milterd.conf" -o disable_mime_input_processing=yes 2>/dev/null | head -1)
+is "$out" "ACCEPT" "disable_mime_input_processing: part headers are body text"
+
 # An empty message and a message without a header/body separator.
 is "$(milterd -t -c "$D/milterd.conf" < /dev/null 2>/dev/null)" "ACCEPT" "an empty message"
 out=$(printf 'Subject: tag x\nno separator here\npassword: p\n' | milterd -t -c "$D/milterd.conf" 2>/dev/null)
