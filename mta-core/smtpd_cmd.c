@@ -286,7 +286,7 @@ static void smtpd_mail(struct smtpd_session *s)
         smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
         return;
     }
-    if (smtpd_conf->msg_rate_limit > 0
+    if (smtpd_conf->msg_rate_limit > 0 && !s->limits_excepted
         && smtpd_anvil_event(s->addr, SMTPD_ANVIL_MSG, smtpd_conf->msg_rate_limit, &count)) {
         msg_warn("Message delivery request rate limit exceeded: %ld from %s for service smtp",
                  count, s->namaddr);
@@ -362,7 +362,7 @@ static void smtpd_rcpt(struct smtpd_session *s)
         smtpd_reply(s, "452 4.5.3 Error: too many recipients");
         return;
     }
-    if (smtpd_conf->rcpt_rate_limit > 0
+    if (smtpd_conf->rcpt_rate_limit > 0 && !s->limits_excepted
         && smtpd_anvil_event(s->addr, SMTPD_ANVIL_RCPT, smtpd_conf->rcpt_rate_limit, &count)) {
         msg_warn("Recipient address rate limit exceeded: %ld from %s for service smtp",
                  count, s->namaddr);

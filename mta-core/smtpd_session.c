@@ -550,6 +550,7 @@ static void smtpd_named(void *ctx, const char *name)
 
     excepted = smtpd_conf->limit_exceptions
                && maps_list_match(smtpd_conf->limit_exceptions, s->name, s->addr, &err) > 0;
+    s->limits_excepted = excepted;
     if (!excepted && (rc = smtpd_anvil_check(s->addr, &count)) != SMTPD_ANVIL_OK) {
         msg_warn("Connection %s limit exceeded: %ld from %s for service smtp",
                  rc == SMTPD_ANVIL_COUNT ? "concurrency" : "rate", count, s->namaddr);

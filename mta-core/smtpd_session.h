@@ -96,6 +96,7 @@ struct smtpd_session {
     char *tls_cipher;
     int esmtp;                /* EHLO was used */
     int anvil_counted;
+    int limits_excepted;      /* smtpd_client_event_limit_exceptions matched */
 
     /* Hooks. */
     struct smtpd_hook_chain *chain;
