@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -110,6 +111,13 @@ static int smtpd_listen_entry(const char *entry, struct smtpd_listener **out, si
     }
     if (strcmp(host.data, "*") == 0)
         buf_reset(&host);
+    /* getaddrinfo takes 99999 for 34463: numeric ports are checked here. */
+    if (strspn(port, "0123456789") == strlen(port)
+        && (strlen(port) > 5 || atol(port) < 1 || atol(port) > 65535)) {
+        buf_printf(err, "smtpd_listen: \"%s\": bad port", entry);
+        buf_free(&host);
+        return -1;
+    }
     if (host.len == 0) {
         /* Every address: both families, each socket IPv6-only or IPv4. */
         rc = smtpd_listen_bind("0.0.0.0", port, entry, out, count, err);
