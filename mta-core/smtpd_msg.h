@@ -72,7 +72,11 @@ void smtpd_msg_set_sender(struct smtpd_msg *msg, const char *addr, const char *a
 void smtpd_msg_add_rcpt(struct smtpd_msg *msg, const char *addr, const char *args);
 int smtpd_msg_del_rcpt(struct smtpd_msg *msg, const char *addr);
 
-/* Headers, in message order; index 0 is the top (our Received: header). */
+/*
+ * Headers, in message order; index 0 is the top (our Received: header
+ * until a hook inserts above it).  A pointer from smtpd_msg_find_header()
+ * or into msg->headers is valid until the next header edit.
+ */
 void smtpd_msg_add_header(struct smtpd_msg *msg, const char *name, const char *value);
 void smtpd_msg_insert_header(struct smtpd_msg *msg, size_t index, const char *name,
                              const char *value);

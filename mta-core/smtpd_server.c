@@ -246,6 +246,7 @@ void smtpd_server_run(struct config *cfg)
     msg_info("daemon started -- %s, queue_directory %s", smtpd_conf->mail_name,
              smtpd_conf->queue_dir);
     event_base_dispatch(smtpd_conf->base);
+    smtpd_sessions_close_all();
     for (i = 0; i < smtpd_nlisteners; i++)
         evconnlistener_free(smtpd_listeners[i]);
     qmgr_stop();

@@ -47,6 +47,8 @@ static const char *const smtpd_cmd_names[SMTPD_CMD_COUNT] = {
 static void smtpd_drive(struct smtpd_session *s);
 static void smtpd_session_free(struct smtpd_session *s);
 
+static struct smtpd_session *smtpd_all; /* every session, for the shutdown */
+
 /* smtpd_qid - the queue id for log lines, or NOQUEUE */
 const char *smtpd_qid(const struct smtpd_session *s)
 {
@@ -75,16 +77,36 @@ static void smtpd_timeouts(struct smtpd_session *s)
     bufferevent_set_timeouts(s->bev, &rd, &wr);
 }
 
-/* smtpd_set_read - read from the client or not (no read timeout while not) */
+/* smtpd_watermark - stop reading ahead of the session beyond this many input bytes */
+static void smtpd_watermark(struct smtpd_session *s)
+{
+    size_t high = 256 * 1024;
+
+    if ((size_t) smtpd_conf->line_limit * 2 + 2 > high)
+        high = (size_t) smtpd_conf->line_limit * 2 + 2;
+    bufferevent_setwatermark(s->bev, EV_READ, 0, high);
+}
+
+/*
+ * smtpd_set_read - read from the client with the state's timeouts (on),
+ * or only far enough to notice that the client went away, without a read
+ * timeout (off: a hook is deciding, a reply is held back, the name is
+ * being looked up); the watermark bounds what is read ahead meanwhile.
+ */
 void smtpd_set_read(struct smtpd_session *s, int on)
 {
+    struct timeval wr = { smtpd_conf->timeout, 0 };
+
     if (s->bev == NULL)
         return;
-    if (on) {
+    if (s->state == SMTPD_ST_CLOSING || s->eof) {
+        bufferevent_disable(s->bev, EV_READ);
+    } else if (on) {
         smtpd_timeouts(s);
         bufferevent_enable(s->bev, EV_READ);
     } else {
-        bufferevent_disable(s->bev, EV_READ);
+        bufferevent_set_timeouts(s->bev, NULL, &wr);
+        bufferevent_enable(s->bev, EV_READ);
     }
 }
 
@@ -407,6 +429,12 @@ static void smtpd_drive(struct smtpd_session *s)
     }
     if (s->dead || s->bev == NULL)
         return;
+    /* The client has stopped sending and what it sent is used up. */
+    if (s->eof && smtpd_wants_input(s)) {
+        msg_info("lost connection after %s from %s", s->where, s->namaddr);
+        s->dead = 1;
+        return;
+    }
     smtpd_set_read(s, smtpd_wants_input(s) || s->state == SMTPD_ST_TLS);
     smtpd_closing_done(s);
 }
@@ -463,6 +491,14 @@ static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
         } else {
             s->dead = 1;
         }
+    } else if ((what & BEV_EVENT_EOF) && s->state != SMTPD_ST_TLS && s->state != SMTPD_ST_CLOSING) {
+        /*
+         * End of input: act on what the client sent before it (a pipelined
+         * message, QUIT), even when a hook is still deciding; the session
+         * ends when it needs more (smtpd_drive).
+         */
+        s->eof = 1;
+        smtpd_drive(s);
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         if (s->state == SMTPD_ST_TLS) {
             unsigned long e = bufferevent_get_openssl_error(s->bev);
@@ -483,6 +519,7 @@ void smtpd_set_bev(struct smtpd_session *s, struct bufferevent *bev)
 {
     s->bev = bev;
     bufferevent_setcb(bev, smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, s);
+    smtpd_watermark(s);
     smtpd_timeouts(s);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
@@ -623,11 +660,16 @@ void smtpd_session_start(int fd, const struct sockaddr *sa, socklen_t salen)
     if (s->bev == NULL)
         msg_fatal("bufferevent_socket_new: out of resources");
     bufferevent_setcb(s->bev, smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, s);
-    bufferevent_disable(s->bev, EV_READ);
+    smtpd_watermark(s);
+    smtpd_set_read(s, 0);
     s->resume_ev = event_new(smtpd_conf->base, -1, 0, smtpd_resume, s);
     s->sleep_ev = evtimer_new(smtpd_conf->base, smtpd_wake, s);
     smtpd_anvil_connect(s->addr);
     s->anvil_counted = 1;
+    s->next = smtpd_all;
+    if (smtpd_all)
+        smtpd_all->prev = s;
+    smtpd_all = s;
 
     smtpd_enter(s);
     if (smtpd_conf->peername_lookup)
@@ -666,6 +708,12 @@ static void smtpd_log_disconnect(struct smtpd_session *s)
 /* smtpd_session_free - the end: close the hooks, drop an unfinished message, log */
 static void smtpd_session_free(struct smtpd_session *s)
 {
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        smtpd_all = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
     if (s->lookup)
         smtpd_resolve_cancel(s->lookup);
     if (s->chain)
@@ -698,4 +746,22 @@ static void smtpd_session_free(struct smtpd_session *s)
     mem_free(s->tls_cipher);
     mem_free(s);
     smtpd_session_ended();
+}
+
+/*
+ * smtpd_sessions_close_all - the daemon is stopping: end every session.
+ * No reply is owed: a message whose end of data was not acknowledged was
+ * never accepted, and its queue file is removed.  Hooks are closed (a
+ * pending call cancelled).
+ */
+void smtpd_sessions_close_all(void)
+{
+    int n = 0;
+
+    while (smtpd_all) {
+        smtpd_session_free(smtpd_all);
+        n++;
+    }
+    if (n)
+        msg_info("closed %d session%s at shutdown", n, n == 1 ? "" : "s");
 }

@@ -145,12 +145,15 @@ struct smtpd_session {
     struct buf held;          /* replies held back during an error sleep */
     unsigned counts[SMTPD_CMD_COUNT][2]; /* [total, ok] */
     int counted_final;        /* the current command's outcome is counted */
+    int eof;                  /* the client sent its last byte */
     int dead;                 /* free at the end of the current callback */
+    struct smtpd_session *next, *prev; /* every session, for the shutdown */
     int busy_depth;           /* callbacks on the stack */
 };
 
 /* smtpd_session.c */
 void smtpd_session_start(int fd, const struct sockaddr *sa, socklen_t salen);
+void smtpd_sessions_close_all(void);
 void smtpd_reply(struct smtpd_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void smtpd_reply_text(struct smtpd_session *s, const char *reply);
 void smtpd_close(struct smtpd_session *s);
