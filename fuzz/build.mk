@@ -34,6 +34,7 @@ FUZZ_SRCS_fuzz-milterd-engine := milterd/action.c milterd/engine.c milterd/engin
 	milterd/engine_edit.c milterd/engine_attach.c milterd/spool.c milterd/policy.c \
 	$(FUZZ_SRCS_fuzz-attach)
 FUZZ_SRCS_fuzz-milter-reply := mta-core/milter_proto.c mta-core/milter_msg.c mta-core/smtpd_msg.c
+FUZZ_SRCS_fuzz-smtpd := mta-core/smtpd_content.c mta-core/smtpd_parse.c
 
 FUZZ_TARGETS := $(patsubst %.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_LIB_OBJS := $(patsubst %.c,fuzz/obj/%.o,$(wildcard libmatch/*.c))

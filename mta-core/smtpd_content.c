@@ -232,14 +232,22 @@ static enum smtpd_content_event smtpd_content_parse(struct smtpd_content *c)
             if (ch == ' ' || ch == '\t') {
                 if (!c->hpending)
                     return smtpd_content_not_header(c);
-                smtpd_content_hdr_add(c, '\n');
-                smtpd_content_hdr_add(c, ch);
+                /* Both or neither: a value must never end in a bare newline. */
+                if (c->hdr.len + 2 <= c->hdr_limit) {
+                    buf_addch(&c->hdr, '\n');
+                    buf_addch(&c->hdr, ch);
+                } else {
+                    c->truncated = 1;
+                }
                 c->hstate = H_LINE;
                 break;
             }
             c->hstate = H_NAME;
             /* FALLTHROUGH */
         case H_NAME:
+            /* A name that fills header_size_limit leaves no room for a header. */
+            if (c->hdr.len >= c->hdr_limit)
+                return smtpd_content_not_header(c);
             if (ch == ':' && c->hdr.len > 0) {
                 smtpd_content_hdr_add(c, ch);
                 c->hstate = H_LINE;
@@ -251,18 +259,20 @@ static enum smtpd_content_event smtpd_content_parse(struct smtpd_content *c)
                 c->hstate = H_NAME_WS;
                 break;
             }
-            if (ch <= ' ' || ch >= 0x7f || ch == ':' || c->hdr.len >= c->hdr_limit)
+            if (ch <= ' ' || ch >= 0x7f || ch == ':')
                 return smtpd_content_not_header(c);
             smtpd_content_hdr_add(c, ch);
             break;
         case H_NAME_WS:
+            if (c->hdr.len >= c->hdr_limit)
+                return smtpd_content_not_header(c);
             if (ch == ':') {
                 smtpd_content_hdr_add(c, ch);
                 c->hstate = H_LINE;
                 c->hpending = 1;
                 break;
             }
-            if ((ch != ' ' && ch != '\t') || c->hdr.len >= c->hdr_limit)
+            if (ch != ' ' && ch != '\t')
                 return smtpd_content_not_header(c);
             smtpd_content_hdr_add(c, ch);
             break;

@@ -21,13 +21,27 @@
  *    call smtpd_hook_done(call, &verdict) exactly once, either inside
  *    event() or later from the event loop;
  *  - close() is called when the session ends (QUIT, disconnect, timeout,
- *    shutdown).  If a call is still pending, it is cancelled: after close()
- *    the hook must not touch that call handle again.
+ *    shutdown); an unfinished transaction gets no ABORT event then, close()
+ *    says it all.  If a call is still pending, it is cancelled: after
+ *    close() the hook must not touch that call handle again.  A client
+ *    that disconnects while a hook decides is noticed, but what it sent
+ *    before is still acted on, so the pending call is normally answered
+ *    first (a hook must time out on its own, as milters do).
  *  - at SMTPD_STAGE_EOM a hook may edit the message through smtpd_msg.h
- *    (headers, recipients, sender, body, hold) before it calls
- *    smtpd_hook_done(); the next hook sees the edited message, and the
- *    queue gets it after the last hook.  Edits at other stages are allowed
- *    for the envelope (smtpd_msg_set_sender, add/del rcpt) only.
+ *    (headers, recipients, sender, body) before it calls smtpd_hook_done();
+ *    the next hook sees the edited message, and the queue gets it after
+ *    the last hook.  Edits at other stages are allowed for the envelope
+ *    (smtpd_msg_set_sender, add/del rcpt) only.  smtpd_msg_hold()
+ *    (quarantine) may be called at any stage that has a message (MAIL to
+ *    EOM); a hook that wants to hold at CONNECT or HELO remembers it and
+ *    holds at MAIL.
+ *  - HEADER events come one per header, our Received: header first; BODY
+ *    events carry the body as it arrives (Unix line ends, up to 64 KB, not
+ *    cut at line ends).  A hook that prefers the whole message at once (as
+ *    Postfix sends it to milters) answers CONTINUE to those and reads
+ *    ev->msg at EOM: headers in msg->headers, the body with
+ *    smtpd_msg_body_read().  The session's queue id is in msg->queue_id
+ *    from DATA on.
  *
  * What the session does with a verdict:
  *   CONTINUE  ask the next hook; after the last one, go on as usual.

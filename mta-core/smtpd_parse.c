@@ -92,8 +92,9 @@ static const char *smtpd_parse_domain(const char *p, const char *end)
     const char *start = p;
 
     if (p < end && *p == '[') {
+        /* An address literal: [192.0.2.1], [IPv6:2001:db8::1]; nothing more exotic. */
         for (p++; p < end && *p != ']'; p++)
-            if ((unsigned char) *p <= ' ' || *p == '[' || *p == '\\' || *p == 0x7f)
+            if (!isalnum((unsigned char) *p) && *p != '.' && *p != ':' && *p != '-')
                 return NULL;
         return p < end && p - start > 1 ? p + 1 : NULL;
     }

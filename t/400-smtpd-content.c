@@ -133,6 +133,8 @@ int main(void)
 
     check("header_size_limit cuts a header", "Subject: 0123456789012345678901234567890\r\n\r\nb\r\n.\r\n",
           SMTPD_CONTENT_DATA, 20, "H[Subject| 01234567890]EB[b\n]END bad=0 trunc=1 size=47", 50);
+    check("a name as long as header_size_limit, then a colon: body", "abcdefghij: x\r\n.\r\n",
+          SMTPD_CONTENT_DATA, 10, "EB[abcdefghij: x\n]END bad=0 trunc=0 size=15", 18);
     check("a long line without colon is body", "abcdefghijklmnopqrstuvwxyz\r\n.\r\n",
           SMTPD_CONTENT_DATA, 10, "EB[abcdefghijklmnopqrstuvwxyz\n]END bad=0 trunc=0 size=28", 31);
 
