@@ -26,6 +26,7 @@ struct milter_chain {
     struct milter_macros macros;
     struct event *done_ev;     /* hands the verdict to the caller from the loop */
     int connected;             /* the CONNECT event was sent */
+    int quiet;                 /* the caller logs the decisions */
 
     /* The operation in progress. */
     int op;                    /* SMFIC_* event, SMFIC_BODYEOB for the message, 0 idle */
@@ -116,7 +117,7 @@ static void finish(struct milter_chain *mc, enum milter_action a, const char *re
     mc->v.reply = a == MILTER_REPLY ? mc->reply.data : NULL;
     mc->v.hold_reason = a == MILTER_HOLD ? mc->reason.data : NULL;
     mc->v.milter = milter;
-    if (!mc->rcpt_rejected)
+    if (!mc->rcpt_rejected && !mc->quiet)
         log_verdict(mc);
     event_active(mc->done_ev, EV_TIMEOUT, 1);
 }
@@ -259,6 +260,12 @@ void milter_chain_free(struct milter_chain *mc)
     buf_free(&mc->sender);
     buf_free(&mc->rcpt);
     mem_free(mc);
+}
+
+/* milter_chain_quiet - the caller logs every decision itself (mta-core's session does) */
+void milter_chain_quiet(struct milter_chain *mc)
+{
+    mc->quiet = 1;
 }
 
 /* milter_chain_count - how many milters there are (0: nothing to do) */

@@ -44,6 +44,7 @@ static void *session_open(void *arg, const struct smtpd_client *client)
 
     (void) client;
     ms->mc = milter_chain_new(h->base, h->conf);
+    milter_chain_quiet(ms->mc); /* the session logs each decision, with the milter as the rule */
     buf_init(&ms->addr);
     return ms;
 }
