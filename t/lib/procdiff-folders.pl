@@ -20,12 +20,13 @@ use strict;
 use warnings;
 use File::Basename qw(dirname);
 use File::Path qw(remove_tree make_path);
+use File::Spec;
 use File::Temp qw(tempdir);
 
 use lib dirname(__FILE__);
 use procdiff;
 
-my $top = dirname(dirname(dirname(__FILE__)));
+my $top = dirname(dirname(dirname(File::Spec->rel2abs(__FILE__))));
 $top = `cd '$top' && pwd`;
 chomp $top;
 my $helper = "$top/t/lib/procdiff-deliver";

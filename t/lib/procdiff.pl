@@ -20,6 +20,7 @@
 #   === args         the command line, one shell-like line; @VARS@ and @RC@
 #                    stand for the harness's assignments and the rcfile
 #                    (default: "@VARS@ @RC@")
+#   === env          VAR=value lines added to the environment both start with
 #   === setup        /bin/sh commands run as the user in HOME before delivery
 #   === check        /bin/sh commands run as the user in HOME after procmail
 #                    ran: they must succeed, so the case shows what it says
@@ -47,13 +48,14 @@ use strict;
 use warnings;
 use File::Basename qw(dirname basename);
 use File::Path qw(remove_tree make_path);
+use File::Spec;
 use File::Temp qw(tempdir);
 use Getopt::Long;
 
 use lib dirname(__FILE__);
 use procdiff;
 
-my $top = dirname(dirname(dirname(__FILE__)));
+my $top = dirname(dirname(dirname(File::Spec->rel2abs(__FILE__))));
 $top = `cd '$top' && pwd`;
 chomp $top;
 my $impl = "$top/procsort/procsort";
@@ -143,6 +145,9 @@ sub one_run {
     my $home = "$run/home";
     my %env = (HOME => $home, PATH => '/usr/local/bin:/usr/bin:/bin', LOGNAME => $uname,
         USER => $uname, SHELL => '/bin/sh', TZ => 'UTC', LANG => 'C');
+    for (split /\n/, $c->{env} // '') {
+        $env{$1} = $2 if /^([A-Za-z_]\w*)=(.*)$/;
+    }
     my @vars = ("HOME=$home", "MAILDIR=$home", "ORGMAIL=$home/orgmail",
         "DEFAULT=$home/orgmail", "SENDMAIL=$run/bin/sendmail");
     my @args = map { $_ eq '@VARS@' ? @vars : $_ eq '@RC@' ? "$run/rc" : $_ }

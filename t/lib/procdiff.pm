@@ -101,7 +101,7 @@ sub normalise {
         $text =~ s{(^|[\s/"'=])($re)(?=$|[\s/"':])}{$1$map->{$2}}gm;
     }
     # Maildir names not in the map (gone, or cut short in a log abstract)
-    $text =~ s/\b\d{9,11}\.\d+_\d+(?:\.\Q$host\E\b|(?=\s)|$)/MAILDIRNAME/gm;
+    $text =~ s/\b\d{9,11}\.\d+_\d+(?:\.[^\s\/"]*)?/MAILDIRNAME/g;
     # ctime() dates: "Sat Nov 21 19:53:42 2026"
     $text =~ s/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}\b/DATE/g;
     # RFC 2822 dates: "Sat, 21 Nov 2026 19:53:42 +0000"
