@@ -81,7 +81,10 @@ if ($todofile) {
 
 my @cases = @ARGV;
 my ($uid, $gid, $uname) = procdiff::test_user();
-my $scratch = $ENV{T} ? tempdir("$ENV{T}/procdiff.XXXXXX") : tempdir(CLEANUP => 1);
+# Always under /tmp with a name of fixed length: log abstracts cut long
+# folder names, so how long the paths are must not depend on where the
+# tests run.
+my $scratch = tempdir('/tmp/procdiff.XXXXXX', CLEANUP => !$ENV{KEEP_TMP});
 chmod 0755, $scratch;
 
 my $recorder = <<'EOF';
