@@ -106,6 +106,19 @@ sub normalise {
     $text =~ s/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}\b/DATE/g;
     # RFC 2822 dates: "Sat, 21 Nov 2026 19:53:42 +0000"
     $text =~ s/\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d(?::\d\d)? [-+]\d{4}(?: \([A-Z]+\))?/DATE/g;
+    # A log abstract's folder holding unique names: their length varies with
+    # the pid, so do the padding and where procmail cuts the folder (at 60
+    # characters): keep the folder up to its first unique name only.
+    $text =~ s{^(  Folder: )(.*?)([\t ]+)(\d+)$}{
+        my ($pre, $name, $pad, $n) = ($1, $2, $3, $4);
+        $name =~ s/\b\d{9,11}\.\d+(?:_\d*(?:\.[^\s\/"]*)?)?/MAILDIRNAME/g;
+        $name =~ s/MAILDIR#\d+/MAILDIRNAME/g;
+        if ($name =~ /^(.*?(?:MAILDIRNAME|MSG\([^)]*\)#\d+|SENT#\d+|TEMP#\d+))(.*)$/) {
+            $name = $1 . (length $2 ? ' ...' : '');
+            $pad = "\t";
+        }
+        $pre . $name . $pad . $n
+    }gme;
     $text =~ s/^(procmail|procsort): \[\d+\]/PROG: [PID]/gm;
     $text =~ s/^(procmail|procsort): /PROG: /gm;
     return $text;
