@@ -49,6 +49,22 @@
 static int daemon_pipe[2] = {-1, -1};
 static const char *daemon_unix_path; /* the socket file to remove at exit */
 
+/* Settings a reload cannot change: the running values, to warn about changes. */
+static const char *const daemon_fixed[] = {"socket", "socket_mode", "socket_group", "user", "listen_backlog",
+                                           "milter_timeout", "syslog_name", "syslog_facility", NULL};
+static char *daemon_fixed_values[sizeof(daemon_fixed) / sizeof(daemon_fixed[0])];
+
+/* daemon_remember_fixed - note the settings a reload cannot change */
+static void daemon_remember_fixed(struct config *cfg)
+{
+    int i;
+
+    for (i = 0; daemon_fixed[i]; i++) {
+        mem_free(daemon_fixed_values[i]);
+        daemon_fixed_values[i] = mem_strdup(config_get(cfg, daemon_fixed[i]));
+    }
+}
+
 static void daemon_on_signal(int sig)
 {
     int saved_errno = errno;
@@ -170,8 +186,13 @@ static void daemon_reload(const struct conf_source *src)
         for (line = strtok_r(err.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
             msg_warn("%s", line);
     } else {
+        int i;
+
         policy_install(policy);
         msg_info("reloaded: policy generation %lu", policy->generation);
+        for (i = 0; daemon_fixed[i]; i++)
+            if (strcmp(config_get(cfg, daemon_fixed[i]), daemon_fixed_values[i]) != 0)
+                msg_warn("%s changed; the new value takes effect at the next start", daemon_fixed[i]);
     }
     if (cfg)
         config_free(cfg);
@@ -196,6 +217,7 @@ int daemon_run(const struct conf_source *src, struct config *cfg)
     /* Reads block; only the signal handlers' writes must not. */
     fcntl(daemon_pipe[0], F_SETFL, 0);
 
+    daemon_remember_fixed(cfg);
     daemon_open_socket(cfg);
     daemon_drop_privileges(config_get(cfg, "user"));
 

@@ -223,6 +223,8 @@ static enum engine_outcome engine_act(struct engine *engine, int class, const ch
         outcome = ENGINE_DROP;
         break;
     case ACTION_DUNNO:
+        msg_debug("%s: %s %.100s: %s (%s): DUNNO", engine->queue_id.len ? engine->queue_id.data : "NOQUEUE",
+                  context, engine->key.data, where.data, table);
         break;
     case ACTION_UNKNOWN:
         msg_warn("%s: unknown command in %s map: %s", where.data, table, match->result.data);

@@ -135,6 +135,8 @@ static sfsistat mfilter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long 
         *pf1 |= SMFIP_HDR_LEADSPC;
         conn->leadspc = 1;
     }
+    msg_debug("negotiate: the MTA offers actions %#lx, steps %#lx; header values %s their leading space",
+              f0, f1, conn->leadspc ? "keep" : "lose");
     /* Steps milterd has no use for. */
     *pf1 |= f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA);
     *pf2 = 0;

@@ -84,6 +84,11 @@ is "$(reply test)" "550 5.7.1 policy two" "and the running policy stays"
 sed -i '$d' "$T/milterd.conf"
 hup
 is "$(reply test)" "550 5.7.1 policy four" "a fixed configuration reloads"
+echo "socket_mode = 0600" >> "$T/milterd.conf"
+hup
+like "$(tail -2 "$T/milterd.log")" "socket_mode changed; the new value takes effect at the next start" "a setting a reload cannot change is warned about"
+sed -i '$d' "$T/milterd.conf"
+hup
 
 # A message under way keeps the policy it started with: MAIL FROM (when
 # milterd takes the policy) under policy four, DATA after a reload to five.
