@@ -106,9 +106,16 @@ static void testmode_print(FILE *out, const struct engine_result *r)
         case ENGINE_ADDRCPT:
             fprintf(out, "+rcpt: %s\n", e->name);
             break;
-        case ENGINE_DELRCPT:
-            fprintf(out, "-rcpt: %s\n", e->name);
+        case ENGINE_DELRCPT: {
+            /* As given on the MTA's RCPT command, usually in angle brackets: shown without. */
+            size_t len = strlen(e->name);
+
+            if (len >= 2 && e->name[0] == '<' && e->name[len - 1] == '>')
+                fprintf(out, "-rcpt: %.*s\n", (int) (len - 2), e->name + 1);
+            else
+                fprintf(out, "-rcpt: %s\n", e->name);
             break;
+        }
         }
     }
     if (r->body)
