@@ -47,6 +47,12 @@
 #define DAEMON_STOP_WAIT 30 /* seconds messages under way get to finish at SIGTERM */
 
 static int daemon_pipe[2] = {-1, -1};
+/*
+ * The socket as libmilter has it: libmilter keeps the pointer, so it must
+ * stay reachable (and not static: a static that is only written may be
+ * optimized away, and then the leak checker calls the string lost).
+ */
+char *daemon_socket_spec;
 static const char *daemon_unix_path; /* the socket file to remove at exit */
 
 /* Settings a reload cannot change: the running values, to warn about changes. */
@@ -129,7 +135,7 @@ static void daemon_drop_privileges(const char *user)
 static void daemon_open_socket(struct config *cfg)
 {
     /* libmilter keeps this string: it lives as long as the process. */
-    char *spec = mem_strdup(config_get(cfg, "socket"));
+    char *spec = daemon_socket_spec = mem_strdup(config_get(cfg, "socket"));
     const char *path;
     struct buf err = BUF_INIT;
     long mode, backlog, timeout;
