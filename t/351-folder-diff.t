@@ -10,4 +10,5 @@
 
 need_cmd procmail "the reference for procsort's folders"
 [ -x "$TOP/t/lib/procdiff-deliver" ] || bail "t/lib/procdiff-deliver is not built (make check-build)"
-exec perl "$TOP/t/lib/procdiff-folders.pl" "$TOP/t/data/procsort/folders.list"
+perl "$TOP/t/lib/procdiff-folders.pl" "$TOP/t/data/procsort/folders.list"
+exit $?

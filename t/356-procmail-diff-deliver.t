@@ -13,4 +13,5 @@ need_cmd procmail "the reference procsort is compared with"
 [ -x "$TOP/procsort/procsort" ] || bail "procsort is not built"
 [ -x "$TOP/t/lib/procdiff-reap" ] || bail "t/lib/procdiff-reap is not built"
 cd "$TOP/t/data/procsort/cases" || bail "no cases"
-exec perl "$TOP/t/lib/procdiff.pl" --todo "$TOP/t/data/procsort/todo.list" action-* deliver-* msg-*
+perl "$TOP/t/lib/procdiff.pl" --todo "$TOP/t/data/procsort/todo.list" action-* deliver-* msg-*
+exit $?
