@@ -268,12 +268,6 @@ void milter_chain_quiet(struct milter_chain *mc)
     mc->quiet = 1;
 }
 
-/* milter_chain_count - how many milters there are (0: nothing to do) */
-size_t milter_chain_count(const struct milter_chain *mc)
-{
-    return mc->n;
-}
-
 /*
  * milter_chain_macro - set a macro the milters may ask for ({auth_type},
  * {tls_version}, {daemon_addr}, {if_addr}, i, ...); NULL removes it.  The

@@ -42,7 +42,6 @@ typedef void (*milter_chain_done_fn)(void *ctx, const struct milter_verdict *v);
 
 struct milter_chain *milter_chain_new(struct event_base *base, struct milter_conf *conf);
 void milter_chain_free(struct milter_chain *mc);
-size_t milter_chain_count(const struct milter_chain *mc);
 void milter_chain_quiet(struct milter_chain *mc);
 void milter_chain_macro(struct milter_chain *mc, const char *name, const char *value);
 

@@ -110,12 +110,6 @@ const char *milter_conn_name(const struct milter_conn *c)
     return c->spec->name;
 }
 
-/* milter_conn_state - where the connection is */
-enum milter_conn_state milter_conn_state(const struct milter_conn *c)
-{
-    return c->state;
-}
-
 /* milter_conn_wants_rejected_rcpt - it negotiated SMFIP_RCPT_REJ */
 int milter_conn_wants_rejected_rcpt(const struct milter_conn *c)
 {

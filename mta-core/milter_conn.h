@@ -74,7 +74,6 @@ int milter_conn_event(struct milter_conn *c, int cmd, const struct buf *payload,
 int milter_conn_message(struct milter_conn *c, struct milter_msg_view *view,
                         struct milter_verdict *v);
 void milter_conn_abort(struct milter_conn *c);
-enum milter_conn_state milter_conn_state(const struct milter_conn *c);
 int milter_conn_wants_rejected_rcpt(const struct milter_conn *c);
 const char *milter_conn_name(const struct milter_conn *c);
 
