@@ -46,14 +46,6 @@ static const char *stage_params[MILTER_STAGE_COUNT] = {
     [MILTER_STAGE_UNKNOWN] = "milter_unknown_command_macros",
 };
 
-/* Events each protocol version defines (Postfix's milter8 version masks). */
-#define V2_EVENTS (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY | \
-                   SMFIP_NOHDRS | SMFIP_NOEOH)
-#define V3_EVENTS (V2_EVENTS | SMFIP_NOUNKNOWN)
-#define V4_EVENTS (V3_EVENTS | SMFIP_NODATA)
-#define V6_EVENTS (V4_EVENTS | SMFIP_SKIP | SMFIP_RCPT_REJ | MILTER_NOREPLY_MASK | \
-                   SMFIP_HDR_LEADSPC)
-
 /* milter_conf_action_name - the configuration word for a default action */
 const char *milter_conf_action_name(enum milter_default action)
 {
@@ -111,7 +103,7 @@ static int parse_protocol(const char *s, int *version, uint32_t *events, const c
         }
         if (v) {
             *version = v;
-            *events |= v == 6 ? V6_EVENTS : v == 4 ? V4_EVENTS : v == 3 ? V3_EVENTS : V2_EVENTS;
+            *events |= milter_proto_version_events(v);
         }
         cp += len;
     }

@@ -589,21 +589,6 @@ static int start_op(struct milter_conn *c, struct milter_verdict *v)
     }
 }
 
-/* version_events - the events a protocol version defines */
-static uint32_t version_events(uint32_t version)
-{
-    uint32_t v2 = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY
-                  | SMFIP_NOHDRS | SMFIP_NOEOH;
-
-    if (version >= 6)
-        return MILTER_NOSEND_MASK;
-    if (version >= 4)
-        return v2 | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-    if (version == 3)
-        return v2 | SMFIP_NOUNKNOWN;
-    return v2;
-}
-
 /* negotiated - the milter's OPTNEG reply: check it as Postfix does */
 static int negotiated(struct milter_conn *c, const struct milter_reply *r)
 {
@@ -628,7 +613,7 @@ static int negotiated(struct milter_conn *c, const struct milter_reply *r)
     c->actions = r->actions;
     /* No-reply and other extensions count only when we offered them. */
     c->events = r->protocol & (MILTER_NOSEND_MASK | offered);
-    c->np_mask = (MILTER_NOSEND_MASK & ~offered) | (MILTER_NOSEND_MASK & ~version_events(c->version));
+    c->np_mask = MILTER_NOSEND_MASK & ~(offered & milter_proto_version_events((int) c->version));
     for (i = 0; i < MILTER_STAGE_COUNT; i++) {
         mem_free(c->symlist[i]);
         c->symlist[i] = r->symlist[i] ? mem_strdup(r->symlist[i]) : NULL;

@@ -64,6 +64,26 @@ const char *milter_proto_reply_name(int cmd)
     }
 }
 
+/*
+ * milter_proto_version_events - the protocol bits a version defines: the
+ * events it has (SMFIP_NO*) and, from version 6, the extensions (SKIP,
+ * RCPT_REJ, the NR_* no-reply flags, HDR_LEADSPC); Postfix's masks.
+ */
+uint32_t milter_proto_version_events(int version)
+{
+    uint32_t v2 = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY
+                  | SMFIP_NOHDRS | SMFIP_NOEOH;
+
+    if (version >= 6)
+        return MILTER_NOSEND_MASK | SMFIP_SKIP | SMFIP_RCPT_REJ | MILTER_NOREPLY_MASK
+               | SMFIP_HDR_LEADSPC;
+    if (version >= 4)
+        return v2 | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+    if (version == 3)
+        return v2 | SMFIP_NOUNKNOWN;
+    return v2;
+}
+
 /* milter_proto_start - begin a packet; returns where it starts in out */
 size_t milter_proto_start(struct buf *out, int cmd)
 {

@@ -71,6 +71,7 @@ struct milter_reply {
 };
 
 const char *milter_proto_cmd_name(int cmd);
+uint32_t milter_proto_version_events(int version);
 const char *milter_proto_reply_name(int cmd);
 
 /* Building packets: start, add fields, finish (which fills in the length). */
