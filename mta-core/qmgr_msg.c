@@ -150,22 +150,25 @@ static int qmgr_expand(const char *id, int fd, struct queue_msg *env, struct buf
             rc = -1;
         goto out;
     }
-    for (i = 0; i < list.n && rc == 0; i++) {
-        const struct alias_target *t = &list.v[i];
-
-        if (queue_append_target(fd, parent[i], t->kind, t->uid, t->gid, t->alias, t->target, err) < 0)
-            rc = -1;
-    }
+    /* The targets, the K record and the failures found while expanding:
+     * one write, one fsync (a torn write is expanded again next time). */
     buf_reset(&rec);
-    buf_printf(&rec, "%zu", list.n);
-    if (rc == 0 && queue_append(fd, 'K', rec.data, rec.len, err) < 0)
-        rc = -1;
-    for (i = 0; i < list.n && rc == 0; i++) {
+    for (i = 0; i < list.n; i++) {
         const struct alias_target *t = &list.v[i];
 
-        if (t->dsn && queue_append_status(fd, i, "bounced", t->dsn, (long) now, t->text, err) < 0)
-            rc = -1;
+        queue_format_target(&rec, parent[i], t->kind, t->uid, t->gid, t->alias, t->target);
     }
+    buf_reset(&why);
+    buf_printf(&why, "%zu", list.n);
+    queue_format_record(&rec, 'K', why.data, why.len);
+    for (i = 0; i < list.n; i++) {
+        const struct alias_target *t = &list.v[i];
+
+        if (t->dsn)
+            queue_format_status(&rec, i, "bounced", t->dsn, (long) now, t->text);
+    }
+    if (queue_append_records(fd, &rec, err) < 0)
+        rc = -1;
 out:
     alias_list_free(&list);
     mem_free(parent);

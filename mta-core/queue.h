@@ -196,9 +196,17 @@ const char *queue_msg_param(const struct queue_msg *msg, const char *name);
 /*
  * queue_read() returns 0 and a message, or -1 with err saying what is
  * wrong (missing, not committed, malformed).  Appending records to a
- * committed file (the queue manager's job, and mtaq's for H):
+ * committed file (the queue manager's job, and mtaq's for H): one at a
+ * time, or formatted into a buffer first and written with one write and
+ * one fsync (queue_append_records):
  */
 int queue_append(int fd, int type, const char *data, size_t len, struct buf *err);
+int queue_append_records(int fd, const struct buf *records, struct buf *err);
+void queue_format_record(struct buf *out, int type, const char *data, size_t len);
+void queue_format_target(struct buf *out, size_t parent, const char *kind, uid_t uid, gid_t gid,
+                         const char *alias, const char *target);
+void queue_format_status(struct buf *out, size_t target, const char *status, const char *dsn, long when,
+                         const char *text);
 int queue_append_target(int fd, size_t parent, const char *kind, uid_t uid, gid_t gid,
                         const char *alias, const char *target, struct buf *err);
 int queue_append_status(int fd, size_t target, const char *status, const char *dsn,

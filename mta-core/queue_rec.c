@@ -174,28 +174,26 @@ int queue_rec_put(FILE *fp, int type, const char *data, size_t len)
 }
 
 /*
- * queue_append - add one record to a committed queue file with a single
- * write(2) on fd (opened O_APPEND), then fsync; a short write is cut back
- * off so that the file stays well-formed.
+ * queue_append_records - add records (formatted with queue_format_*) to a
+ * committed queue file with a single write(2) on fd (opened O_APPEND),
+ * then fsync; a short write is cut back off so that the file stays
+ * well-formed.  Several records in one write cost one fsync; a crash in
+ * the middle leaves a torn last record, which readers ignore.
  */
-int queue_append(int fd, int type, const char *data, size_t len, struct buf *err)
+int queue_append_records(int fd, const struct buf *records, struct buf *err)
 {
-    struct buf rec = BUF_INIT;
     off_t before = lseek(fd, 0, SEEK_END);
     ssize_t n;
 
-    queue_rec_format(&rec, type, data, len);
     do {
-        n = write(fd, rec.data, rec.len);
+        n = write(fd, records->data, records->len);
     } while (n < 0 && errno == EINTR);
-    if (n < 0 || (size_t) n != rec.len) {
+    if (n < 0 || (size_t) n != records->len) {
         buf_printf(err, "append to queue file: %s", n < 0 ? strerror(errno) : "short write");
         if (n > 0 && before >= 0 && ftruncate(fd, before) < 0)
             buf_printf(err, "; truncate: %s", strerror(errno));
-        buf_free(&rec);
         return -1;
     }
-    buf_free(&rec);
     if (fsync(fd) < 0) {
         buf_printf(err, "fsync queue file: %s", strerror(errno));
         return -1;
@@ -203,17 +201,60 @@ int queue_append(int fd, int type, const char *data, size_t len, struct buf *err
     return 0;
 }
 
+/* queue_append - add one record (see queue_append_records) */
+int queue_append(int fd, int type, const char *data, size_t len, struct buf *err)
+{
+    struct buf rec = BUF_INIT;
+    int rc;
+
+    queue_rec_format(&rec, type, data, len);
+    rc = queue_append_records(fd, &rec, err);
+    buf_free(&rec);
+    return rc;
+}
+
+/* queue_format_record - append one record of any type to out */
+void queue_format_record(struct buf *out, int type, const char *data, size_t len)
+{
+    queue_rec_format(out, type, data, len);
+}
+
+/* queue_format_target - append a Y record (one delivery target of a recipient) to out */
+void queue_format_target(struct buf *out, size_t parent, const char *kind, uid_t uid, gid_t gid,
+                         const char *alias, const char *target)
+{
+    struct buf data = BUF_INIT;
+
+    buf_printf(&data, "%zu\t%s\t%ld\t%ld\t%s\t%s", parent, kind, (long) uid, (long) gid, alias, target);
+    queue_rec_format(out, 'Y', data.data, data.len);
+    buf_free(&data);
+}
+
+/* queue_format_status - append a D record (what became of one target) to out */
+void queue_format_status(struct buf *out, size_t target, const char *status, const char *dsn, long when,
+                         const char *text)
+{
+    struct buf data = BUF_INIT;
+    const char *p;
+
+    buf_printf(&data, "%zu\t%s\t%s\t%ld\t", target, status, dsn, when);
+    /* The text is free-form but one line: no record is split by it. */
+    for (p = text; *p; p++)
+        buf_addch(&data, *p == '\n' || *p == '\r' ? ' ' : *p);
+    queue_rec_format(out, 'D', data.data, data.len);
+    buf_free(&data);
+}
+
 /* queue_append_target - a Y record: one delivery target of a recipient */
 int queue_append_target(int fd, size_t parent, const char *kind, uid_t uid, gid_t gid,
                         const char *alias, const char *target, struct buf *err)
 {
-    struct buf data = BUF_INIT;
+    struct buf rec = BUF_INIT;
     int rc;
 
-    buf_printf(&data, "%zu\t%s\t%ld\t%ld\t%s\t%s", parent, kind, (long) uid, (long) gid,
-               alias, target);
-    rc = queue_append(fd, 'Y', data.data, data.len, err);
-    buf_free(&data);
+    queue_format_target(&rec, parent, kind, uid, gid, alias, target);
+    rc = queue_append_records(fd, &rec, err);
+    buf_free(&rec);
     return rc;
 }
 
@@ -221,15 +262,11 @@ int queue_append_target(int fd, size_t parent, const char *kind, uid_t uid, gid_
 int queue_append_status(int fd, size_t target, const char *status, const char *dsn,
                         long when, const char *text, struct buf *err)
 {
-    struct buf data = BUF_INIT;
-    const char *p;
+    struct buf rec = BUF_INIT;
     int rc;
 
-    buf_printf(&data, "%zu\t%s\t%s\t%ld\t", target, status, dsn, when);
-    /* The text is free-form but one line: no record is split by it. */
-    for (p = text; *p; p++)
-        buf_addch(&data, *p == '\n' || *p == '\r' ? ' ' : *p);
-    rc = queue_append(fd, 'D', data.data, data.len, err);
-    buf_free(&data);
+    queue_format_status(&rec, target, status, dsn, when, text);
+    rc = queue_append_records(fd, &rec, err);
+    buf_free(&rec);
     return rc;
 }

@@ -4,7 +4,8 @@
  * fan-out to |command and /file (mbox), a command exiting 75 deferred and
  * retried, a bounce recorded, a held message never delivered until it is
  * released, a message whose first target was already recorded as sent
- * (a crash) delivering only the rest, a corrupt file set aside, 60
+ * (a crash) delivering only the rest, an expansion cut short by a crash
+ * made again (its torn targets forgotten), a corrupt file set aside, 60
  * messages delivered once each, and the Postfix-style log lines.
  */
 #include <dirent.h>
@@ -304,12 +305,26 @@ int main(void)
         close(fd);
         rename(path, (snprintf(path + 512, 512, "%s/active/%s", qdir, id2), path + 512));
     }
+    /* And a crash in the middle of an expansion: targets without their K record, torn. */
+    submit("sender@remote.example", "frank@example.org", msg_body, NULL, id);
+    {
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/incoming/%s", qdir, id);
+        fd = open(path, O_WRONLY | O_APPEND);
+        queue_append_target(fd, 0, "mailbox", 0, 0, "frank@example.org", "mallory@example.org", &err);
+        if (write(fd, "K1", 2) != 2)
+            bail("write: %s", strerror(errno));
+        close(fd);
+    }
     qmgr_start(base, cfg);
     ok(run_until(queue_empty, 10), "after the restart the message left the queue");
     is_int(count("home/dave/Maildir/new"), 0, "dave, recorded as delivered, gets nothing again");
     is_int(count("home/erin/Maildir/new"), 1, "erin gets the message");
     is_int(grep_count("log", "unfinished message from the active queue taken up again"), 1,
            "log: the active queue was taken up again");
+    is_int(count("home/frank/Maildir/new"), 1, "an expansion cut short is made again: frank gets it");
+    is_int(count("home/mallory/Maildir/new"), 0, "and the target of the torn expansion is forgotten");
 
     /* A corrupt file is set aside. */
     write_file("q/incoming/BBBBBBBBBBzB", "V1:1\nnonsense", 0600);
