@@ -304,6 +304,17 @@ const char *config_get(struct config *cfg, const char *name)
     return cfg->scratch.data;
 }
 
+/*
+ * config_get_raw - the value as written, without $name expansion, or NULL
+ * when the parameter is neither set nor known.  For Postfix's "raw"
+ * parameters, such as mailbox_command, whose $names are meant for the
+ * shell that runs them ($EXTENSION, $RECIPIENT), not for main.cf.
+ */
+const char *config_get_raw(const struct config *cfg, const char *name)
+{
+    return config_raw(cfg, name, strlen(name));
+}
+
 /* config_get_int - an integer within [min, max] */
 int config_get_int(struct config *cfg, const char *name, long min, long max, long *value, struct buf *err)
 {

@@ -25,6 +25,7 @@ int config_load(struct config *cfg, const char *path, struct buf *err);
 int config_set(struct config *cfg, const char *assignment, struct buf *err);
 int config_check(const struct config *cfg, struct buf *err);
 const char *config_get(struct config *cfg, const char *name);
+const char *config_get_raw(const struct config *cfg, const char *name);
 int config_get_int(struct config *cfg, const char *name, long min, long max, long *value, struct buf *err);
 int config_get_bool(struct config *cfg, const char *name, int *value, struct buf *err);
 int config_get_time(struct config *cfg, const char *name, int unit, long *seconds, struct buf *err);

@@ -58,7 +58,8 @@ static char *local_conf_str(struct config *cfg, const char *name)
 int local_conf_init(struct local_conf *lc, struct config *cfg, struct buf *err)
 {
     memset(lc, 0, sizeof(*lc));
-    lc->mailbox_command = local_conf_str(cfg, "mailbox_command");
+    /* A raw parameter, as in Postfix: its $names are for the shell. */
+    lc->mailbox_command = mem_strdup(config_get_raw(cfg, "mailbox_command") ?: "");
     lc->home_mailbox = local_conf_str(cfg, "home_mailbox");
     lc->home_base = local_conf_str(cfg, "home_base");
     lc->mail_spool_directory = local_conf_str(cfg, "mail_spool_directory");

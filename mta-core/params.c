@@ -95,28 +95,6 @@ const struct config_param mta_params[] = {
     { "mail_spool_directory", "/var/mail" },
     { "mailbox_size_limit", "51200000" },
     { "command_time_limit", "1000s" },
-    /*
-     * local(8)'s environment, for mailbox_command: Postfix does not expand
-     * "$EXTENSION" there (it is a raw parameter) but hands it to the shell.
-     * Our configuration expands every $name when it is read, so these
-     * expand to themselves: mailbox_command = procsort -a "$EXTENSION"
-     * reaches /bin/sh as written.
-     */
-    { "HOME", "$$HOME" },
-    { "USER", "$$USER" },
-    { "LOGNAME", "$$LOGNAME" },
-    { "SHELL", "$$SHELL" },
-    { "SENDER", "$$SENDER" },
-    { "RECIPIENT", "$$RECIPIENT" },
-    { "EXTENSION", "$$EXTENSION" },
-    { "DOMAIN", "$$DOMAIN" },
-    { "LOCAL", "$$LOCAL" },
-    { "ORIGINAL_RECIPIENT", "$$ORIGINAL_RECIPIENT" },
-    { "ENVID", "$$ENVID" },
-    { "CLIENT_HOSTNAME", "$$CLIENT_HOSTNAME" },
-    { "CLIENT_ADDRESS", "$$CLIENT_ADDRESS" },
-    { "CLIENT_HELO", "$$CLIENT_HELO" },
-    { "CLIENT_PROTOCOL", "$$CLIENT_PROTOCOL" },
 
     /* Milters (milter_conf.c): Postfix's names and defaults. */
     { "smtpd_milters", "" },

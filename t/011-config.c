@@ -92,6 +92,10 @@ int main(void)
     ok(config_expand(cfg, "a$$b ${mydomain} $(mydomain)", &out, &err) == 0, "$$ and both brace forms");
     is_string(out.data, "a$b example.com example.com", "expanded text");
     ok(config_get(cfg, "no_such") == NULL, "an unknown name reads as NULL");
+    ok(config_set(cfg, "greeting=procsort -a \"$EXTENSION\" $mydomain", &err) == 0, "a value with shell variables");
+    is_string(config_get_raw(cfg, "greeting"), "procsort -a \"$EXTENSION\" $mydomain",
+              "config_get_raw leaves every $name alone");
+    is_string(config_get(cfg, "greeting"), "procsort -a \"\" example.com", "config_get expands them");
     unlink(path);
     config_free(cfg);
     buf_free(&err);
