@@ -56,7 +56,7 @@ pf_start
 send() {
     _name=$1 _subject=$2
     shift 2
-    swaks --server 127.0.0.1 --port "$PF_PORT" --from sender@example.com --to "$_name@example.com" \
+    swaks --server "$PF_ADDR" --port "$PF_PORT" --from sender@example.com --to "$_name@example.com" \
           --header "Subject: $_subject" "$@" --timeout 30 > "$T/$_name.swaks" 2>&1 < /dev/null
     sed -n '/^ -> \.$/,$p' "$T/$_name.swaks" | sed -n 's/^<[-*~]* *\([245][0-9][0-9] .*\)$/\1/p' | head -1 | tr -d '\r' > "$T/$_name.reply"
 }
@@ -94,7 +94,7 @@ send plain "nothing to see"
 # Several messages in one SMTP session (one milter connection), with an
 # aborted transaction between them: each message is judged on its own.
 perl -MIO::Socket::INET -e '
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0], Timeout => 30) or die "connect: $!";
+    my $s = IO::Socket::INET->new(PeerAddr => $ARGV[1], PeerPort => $ARGV[0], Timeout => 30) or die "connect: $!";
     sub rd { my $l; do { $l = <$s>; die "eof" unless defined $l } while ($l =~ /^\d\d\d-/); $l =~ s/\r?\n$//; $l }
     sub cmd { print $s "$_[0]\r\n"; rd() }
     sub msg { my ($to, @h) = @_; cmd("MAIL FROM:<sender\@example.com>"); cmd("RCPT TO:<$to>"); cmd("DATA");
@@ -104,7 +104,7 @@ perl -MIO::Socket::INET -e '
     msg("multi2\@example.com", "Subject: rename second", "X-Remove: x", "X-Mark: m2");
     cmd("MAIL FROM:<sender\@example.com>"); cmd("RCPT TO:<multi9\@example.com>"); cmd("RSET");
     msg("multi3\@example.com", "Subject: third", "X-Keep: 3");
-    cmd("QUIT");' "$PF_PORT" > "$T/multi.out" 2>&1
+    cmd("QUIT");' "$PF_PORT" "$PF_ADDR" > "$T/multi.out" 2>&1
 is "$(cat "$T/multi.out")" "550 5.7.1 Go away
 250 2.0.0 Ok: queued
 250 2.0.0 Ok: queued" "three messages in one session: each gets its own verdict"

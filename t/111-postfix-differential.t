@@ -31,6 +31,7 @@ command -v milterd >/dev/null || bail "milterd is not built"
 
 CASES=$TOP/t/data/milterd/diff
 mkdir -p "$T/c" "$T/out"
+PF_ADDR=auto
 pf_init
 
 # Split every case into per-side directories: $T/c/NN/{n,m}/{tables,message,rcpt,config}.
@@ -101,9 +102,9 @@ for d in "$T"/c/*; do
     while IFS= read -r line; do
         [ -n "$line" ] && opts="$opts -o $(echo "$line" | sed 's/ *= */=/')"
     done < "$d/n/config"
-    pf_master "127.0.0.1:$np inet n - n - - smtpd -o cleanup_service_name=clean$id" \
+    pf_master "$PF_ADDR:$np inet n - n - - smtpd -o cleanup_service_name=clean$id" \
               "clean$id unix n - n - 0 cleanup$opts" \
-              "127.0.0.1:$mp inet n - n - - smtpd -o smtpd_milters=unix:$d/m/sock -o milter_default_action=tempfail"
+              "$PF_ADDR:$mp inet n - n - - smtpd -o smtpd_milters=unix:$d/m/sock -o milter_default_action=tempfail"
     {
         echo "socket = unix:$d/m/sock"
         echo "socket_mode = 0666"
@@ -122,7 +123,7 @@ done
 clients=""
 for d in "$T"/c/*; do
     for side in n m; do
-        set -- --server 127.0.0.1 --port "$(cat "$d/$side/port")" --from "sender-$side$(basename "$d")@example.com"
+        set -- --server "$PF_ADDR" --port "$(cat "$d/$side/port")" --from "sender-$side$(basename "$d")@example.com"
         for r in $(cat "$d/$side/rcpt"); do set -- "$@" --to "$r"; done
         swaks "$@" --data "@$d/$side/message" --timeout 30 > "$d/$side/swaks.out" 2>&1 < /dev/null &
         clients="$clients $!"

@@ -32,14 +32,15 @@ start_bg "$T/milterd.log" milterd -v -c "$T/milterd.conf"
 milterd_pid=$BG_PID
 wait_port "$mport" 10 || bail "milterd did not start: $(cat "$T/milterd.log")"
 
+PF_ADDR=auto
 pf_init
 set -- $(pf_free_ports 4 | grep -v "^$PF_PORT\$" | grep -v "^$mport\$" | head -2)
 native_port=$1 milter_port=$2
 # No headers added by cleanup (they would be seen by milterd only).
 pf_main "local_header_rewrite_clients ="
-pf_master "127.0.0.1:$native_port inet n - n - - smtpd -o cleanup_service_name=cleanwarn" \
+pf_master "$PF_ADDR:$native_port inet n - n - - smtpd -o cleanup_service_name=cleanwarn" \
     "cleanwarn unix n - n - 0 cleanup -o header_checks=pcre:$T/header_checks -o mime_header_checks=pcre:$T/mime_header_checks -o nested_header_checks=pcre:$T/nested_header_checks -o body_checks=pcre:$T/body_checks" \
-    "127.0.0.1:$milter_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$mport -o milter_default_action=tempfail"
+    "$PF_ADDR:$milter_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$mport -o milter_default_action=tempfail"
 pf_start
 
 # The decisions of one queue id as "context|text|table" lines; both logs
@@ -64,7 +65,7 @@ for f in "$TOP"/t/data/milterd/mime/*.in; do
     for side in native milter; do
         port=$native_port
         [ $side = milter ] && port=$milter_port
-        swaks --server 127.0.0.1 --port "$port" --from a@example.com --to b@example.com \
+        swaks --server "$PF_ADDR" --port "$port" --from a@example.com --to b@example.com \
               --data "@$f" --timeout 30 > "$T/$name.$side" 2>&1 < /dev/null
     done
     n=$((n + 1))

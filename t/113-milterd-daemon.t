@@ -46,7 +46,7 @@ like "$(cat "$T/milterd.log")" "listening on unix:$T/milterd.sock" "milterd star
 
 # reply SUBJECT - the reply to a message with that subject
 reply() {
-    swaks --server 127.0.0.1 --port "$PF_PORT" --from a@example.com --to b@example.com \
+    swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.com --to b@example.com \
           --header "Subject: $1" --timeout 30 2>&1 < /dev/null |
         sed -n '/^ -> \.$/,$p' | sed -n 's/^<[-*~]* *\([245][0-9][0-9] .*\)$/\1/p' | head -1 | tr -d '\r'
 }
@@ -93,8 +93,8 @@ hup
 # A message under way keeps the policy it started with: MAIL FROM (when
 # milterd takes the policy) under policy four, DATA after a reload to five.
 perl -MIO::Socket::INET -e '
-    my ($port, $pid, $hc) = @ARGV;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port, Timeout => 30) or die "connect: $!";
+    my ($port, $pid, $hc, $addr) = @ARGV;
+    my $s = IO::Socket::INET->new(PeerAddr => $addr, PeerPort => $port, Timeout => 30) or die "connect: $!";
     sub rd { my $l; do { $l = <$s>; die "eof" unless defined $l } while ($l =~ /^\d\d\d-/); $l =~ s/\r?\n$//; $l }
     sub cmd { print $s "$_[0]\r\n"; rd() }
     rd(); cmd("EHLO test"); cmd("MAIL FROM:<a\@example.com>"); cmd("RCPT TO:<b\@example.com>");
@@ -104,7 +104,7 @@ perl -MIO::Socket::INET -e '
     cmd("DATA");
     print $s "Subject: test\r\n\r\nbody\r\n";
     print "", cmd("."), "\n";
-    cmd("QUIT");' "$PF_PORT" "$pid" "$T/hc" > "$T/inflight.out" 2>&1
+    cmd("QUIT");' "$PF_PORT" "$pid" "$T/hc" "$PF_ADDR" > "$T/inflight.out" 2>&1
 is "$(cat "$T/inflight.out")" "550 5.7.1 policy four" "a message under way finishes with the policy it started with"
 is "$(reply test)" "550 5.7.1 policy five" "the next message gets the new policy"
 
@@ -122,8 +122,8 @@ is "$(grep -c 'stopping' "$T/milterd.log")" 0 "nothing stopped"
 
 # SIGTERM with a message under way: it finishes, then milterd exits 0.
 perl -MIO::Socket::INET -e '
-    my ($port, $pid) = @ARGV;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port, Timeout => 30) or die "connect: $!";
+    my ($port, $pid, $addr) = @ARGV;
+    my $s = IO::Socket::INET->new(PeerAddr => $addr, PeerPort => $port, Timeout => 30) or die "connect: $!";
     sub rd { my $l; do { $l = <$s>; die "eof" unless defined $l } while ($l =~ /^\d\d\d-/); $l =~ s/\r?\n$//; $l }
     sub cmd { print $s "$_[0]\r\n"; rd() }
     rd(); cmd("EHLO test"); cmd("MAIL FROM:<a\@example.com>"); cmd("RCPT TO:<b\@example.com>");
@@ -132,13 +132,13 @@ perl -MIO::Socket::INET -e '
     cmd("DATA");
     print $s "Subject: test\r\n\r\nbody\r\n";
     print "", cmd("."), "\n";
-    cmd("QUIT");' "$PF_PORT" "$pid" > "$T/term.out" 2>&1
+    cmd("QUIT");' "$PF_PORT" "$pid" "$PF_ADDR" > "$T/term.out" 2>&1
 is "$(cat "$T/term.out")" "550 5.7.1 policy five" "SIGTERM: the message under way still gets its verdict" || diag "$(tail -5 "$T/milterd.log")" "$(grep -i milter "$PF_LOG" | tail -5)"
 stop_bg "$pid" 10
 is "$?" 0 "and milterd exits 0"
 like "$(tail -1 "$T/milterd.log")" "stopped" "it says so"
 ok "the socket is removed" test ! -e "$T/milterd.sock"
 is "$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/milterd.log" | head -3)" "" "no sanitizer reports in milterd's log"
-out=$(swaks --server 127.0.0.1 --port "$PF_PORT" --from a@example.com --to b@example.com --timeout 30 2>&1 < /dev/null)
+out=$(swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.com --to b@example.com --timeout 30 2>&1 < /dev/null)
 like "$out" "^<\*\* +451 4\.7\.1 " "without milterd, Postfix applies milter_default_action (tempfail)"
 done_testing

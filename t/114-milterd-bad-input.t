@@ -115,7 +115,7 @@ if command -v postfix >/dev/null 2>&1 && command -v swaks >/dev/null 2>&1 && [ "
             "message_size_limit = 50000000"
     pf_start
     for n in nul header-1mb parts-10000 nesting-200 rfc822-50 lines-10mb crs; do
-        swaks --server 127.0.0.1 --port "$PF_PORT" --from a@example.com --to b@example.com \
+        swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.com --to b@example.com \
               --data "@$T/$n.eml" --timeout 60 > "$T/$n.swaks" 2>&1 < /dev/null
         r=$(sed -n '/^ -> \.$/,$p' "$T/$n.swaks" | sed -n 's/^<[-*~]* *\([245][0-9][0-9]\) .*/\1/p' | head -1)
         like "$r" "^(250|550)$" "through Postfix: $n gets a verdict ($r)"

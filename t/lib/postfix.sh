@@ -4,10 +4,11 @@
 #   . "$TOP/t/lib/postfix.sh"
 #   need_postfix                           # skip (fail under CI=true) without postfix
 #   pf_init                                # a config in $PF_DIR (default $T/postfix)
+#                                          # (PF_ADDR=auto first: a private loopback address, below)
 #   pf_main "header_checks = pcre:$T/hc"   # main.cf lines of your own (any number, before pf_start)
-#   pf_master "127.0.0.1:$p inet n - n - - smtpd -o smtpd_milters=unix:$T/m.sock"
+#   pf_master "$PF_ADDR:$p inet n - n - - smtpd -o smtpd_milters=unix:$T/m.sock"
 #   pf_start                               # "postfix start"; returns when smtpd answers
-#   swaks --server 127.0.0.1 --port "$PF_PORT" --to alice@"$PF_DOMAIN" ...
+#   swaks --server "$PF_ADDR" --port "$PF_PORT" --to alice@"$PF_DOMAIN" ...
 #   pf_wait_queue                          # until nothing but held mail is left to deliver
 #   ls "$(pf_mailbox alice)"               # one file per message delivered to alice@$PF_DOMAIN
 #   pf_postqueue -j                        # postqueue(1) for this instance (held mail shows "hold")
@@ -16,7 +17,7 @@
 #
 # What you get: config_directory $PF_CONF with main.cf and master.cf,
 # queue_directory $PF_QUEUE, data_directory $PF_DIR/data; smtpd on
-# 127.0.0.1:$PF_PORT (a free port) and nowhere else; no DNS (every address
+# $PF_ADDR:$PF_PORT (127.0.0.1 and a free port) and nowhere else; no DNS (every address
 # is taken literally); mail for any address in $PF_DOMAIN (example.com) is
 # accepted and delivered by pipe(8), as "nobody", to $PF_MAIL/ADDRESS/new/,
 # one file per message with Delivered-To: and Return-Path: on top (a
@@ -24,6 +25,16 @@
 # by the error(8) transport.  127.0.0.0/8 may relay.  Later main.cf lines
 # replace earlier ones, so pf_main can change any of this, e.g.
 # "relayhost = [127.0.0.1]:2525" or "default_transport = smtp" to relay.
+#
+# Ports: Postfix listens with SO_REUSEPORT, so two instances (or anything
+# else with that option) on the same address and port share the
+# connections without an error.  pf_start fails loudly when one of the
+# instance's ports is shared; a test that opens many ports (pf_free_ports)
+# should set PF_ADDR=auto (a variable of its own, not on the pf_init line)
+# before pf_init: the instance then listens on a
+# random address of its own in 127.0.0.0/8 (clients still come from
+# 127.0.0.1), where nobody else's ports can meet it.  Use "$PF_ADDR" in
+# pf_master lines and with swaks --server.
 #
 # Why it looks like this: Postfix refuses a queue or data directory that is
 # not owned as it wants (root for the queue, "postfix" for the data
@@ -52,8 +63,12 @@ pf_init() {
     PF_QUEUE=$PF_DIR/queue
     PF_MAIL=$PF_DIR/mail
     PF_LOG=$PF_DIR/maillog
+    if [ "${PF_ADDR:-127.0.0.1}" = auto ]; then
+        PF_ADDR=$(perl -e 'srand($$ ^ time); printf "127.%d.%d.%d\n", 1 + int(rand(254)), int(rand(256)), 1 + int(rand(254))')
+    fi
+    PF_ADDR=${PF_ADDR:-127.0.0.1}
     PF_PORT=$(pf_free_ports 1)
-    export PF_DIR PF_CONF PF_QUEUE PF_MAIL PF_LOG PF_PORT PF_DOMAIN
+    export PF_DIR PF_CONF PF_QUEUE PF_MAIL PF_LOG PF_PORT PF_DOMAIN PF_ADDR
     mkdir -p "$PF_CONF" "$PF_QUEUE" "$PF_DIR/data" "$PF_MAIL" || bail "pf_init: cannot create $PF_DIR"
     chmod 755 "$PF_DIR" "$PF_CONF" "$PF_QUEUE"
     chown postfix "$PF_DIR/data" || bail "pf_init: no postfix user"
@@ -88,6 +103,7 @@ mydomain = $PF_DOMAIN
 myorigin = \$mydomain
 mydestination =
 mynetworks = 127.0.0.0/8
+local_header_rewrite_clients = permit_mynetworks
 relay_domains =
 alias_maps =
 alias_database =
@@ -113,7 +129,7 @@ EOF
 
     cat > "$PF_CONF/master.cf" <<EOF
 # Written by t/lib/postfix.sh; nothing is chrooted.
-127.0.0.1:$PF_PORT inet n - n - - smtpd
+$PF_ADDR:$PF_PORT inet n - n - - smtpd
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n -  0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -140,17 +156,36 @@ testmbox  unix  - n n -  - pipe flags=DR user=nobody argv=$PF_DIR/deliver $PF_MA
 EOF
 }
 
-# pf_free_ports N - N different free TCP ports on 127.0.0.1, one per line
-# (free_port called N times may give the same port twice: nothing holds it).
+# pf_free_ports N - N different free TCP ports on $PF_ADDR (127.0.0.1 before
+# pf_init), one per line (free_port called N times may give the same port
+# twice: nothing holds it).
 pf_free_ports() {
     perl -MIO::Socket::INET -e '
         my @s;
         for (1 .. $ARGV[0]) {
-            my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+            my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => $ARGV[1],
                 LocalPort => 0, Proto => "tcp") or die "pf_free_ports: $!\n";
             push @s, $s;
         }
-        print $_->sockport, "\n" for @s;' "$1"
+        print $_->sockport, "\n" for @s;' "$1" "${PF_ADDR:-127.0.0.1}"
+}
+
+# pf_shared_ports - the instance's TCP ports that someone else listens on too
+pf_shared_ports() {
+    sed -n 's/^\([0-9.]*\):\([0-9][0-9]*\)[ \t]\{1,\}inet[ \t].*/\1 \2/p' "$PF_CONF/master.cf" |
+    perl -e '
+        my %count;
+        for my $f ("/proc/net/tcp") {
+            open(my $fh, "<", $f) or next;
+            while (<$fh>) {
+                my @w = split;
+                next unless ($w[3] // "") eq "0A";    # LISTEN
+                my ($a, $p) = split /:/, $w[1];
+                my $ip = join(".", reverse map { hex } unpack("(A2)4", $a));
+                $count{"$ip " . hex($p)}++;
+            }
+        }
+        while (<STDIN>) { chomp; print "$_\n" if ($count{$_} // 0) > 1 }'
 }
 
 # pf_main LINE... - append main.cf lines (later settings win)
@@ -173,6 +208,17 @@ pf_postqueue() {
     postqueue -c "$PF_CONF" "$@"
 }
 
+# pf_wait_port PORT [SECONDS] - wait until $PF_ADDR:PORT accepts connections
+pf_wait_port() {
+    perl -MIO::Socket::INET -MTime::HiRes=sleep -e '
+        my ($addr, $port, $secs) = @ARGV;
+        for (1 .. $secs * 20) {
+            exit 0 if IO::Socket::INET->new(PeerAddr => $addr, PeerPort => $port, Proto => "tcp");
+            sleep 0.05;
+        }
+        exit 1;' "$PF_ADDR" "$1" "${2:-10}"
+}
+
 # pf_start - start the instance; returns when its smtpd answers (bails if it cannot start)
 pf_start() {
     _pf_warn=$(postfix -c "$PF_CONF" check 2>&1)
@@ -183,14 +229,16 @@ pf_start() {
         bail "pf_start: postfix -c $PF_CONF start failed"
     fi
     PF_STARTED=1
-    wait_port "$PF_PORT" 20 || { diag "$(tail -20 "$PF_LOG")"; bail "pf_start: smtpd does not answer on $PF_PORT"; }
+    pf_wait_port "$PF_PORT" 20 || { diag "$(tail -20 "$PF_LOG")"; bail "pf_start: smtpd does not answer on $PF_ADDR:$PF_PORT"; }
+    _pf_shared=$(pf_shared_ports)
+    [ -z "$_pf_shared" ] || bail "pf_start: another listener shares these ports (SO_REUSEPORT), mail would go astray: $_pf_shared; use PF_ADDR=auto"
 }
 
 # pf_reload - "postfix reload" (after pf_main/pf_master changes), then wait for smtpd
 pf_reload() {
     postfix -c "$PF_CONF" reload >/dev/null 2>&1 || bail "pf_reload failed"
     sleep 1
-    wait_port "$PF_PORT" 20 || bail "pf_reload: smtpd does not answer"
+    pf_wait_port "$PF_PORT" 20 || bail "pf_reload: smtpd does not answer"
 }
 
 # pf_stop - stop the instance and wait for its master to go away
