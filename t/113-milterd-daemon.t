@@ -120,6 +120,34 @@ ok "twenty SIGHUPs: still running" kill -0 "$pid"
 is "$(reply test)" "550 5.7.1 policy five" "and still answering"
 is "$(grep -c 'stopping' "$T/milterd.log")" 0 "nothing stopped"
 
+# Thirty messages at once while the policy is swapped back and forth: each
+# message gets the verdict of one whole policy, never a mix or an error.
+i=0
+clients=""
+while [ $i -lt 30 ]; do
+    swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.com --to b@example.com \
+          --header "Subject: test" --header "X-Other: y" --timeout 60 > "$T/par$i.out" 2>&1 < /dev/null &
+    clients="$clients $!"
+    if [ $((i % 3)) = 0 ]; then
+        if [ $((i % 2)) = 0 ]; then
+            printf '/^Subject: test/ REJECT policy A\n/^X-Other/ DUNNO\n' > "$T/hc"
+        else
+            printf '/^X-Other: y/ REJECT policy B\n' > "$T/hc"
+        fi
+        kill -HUP "$pid"
+    fi
+    i=$((i + 1))
+done
+for p in $clients; do wait "$p"; done
+bad=$(for f in "$T"/par*.out; do
+          sed -n '/^ -> \.$/,$p' "$f" | sed -n 's/^<[-*~]* *\([245][0-9][0-9] .*\)$/\1/p' | head -1 | tr -d '\r'
+      done | grep -Ev '^550 5\.7\.1 policy (A|B|five)$')
+is "$bad" "" "30 parallel messages during 10 reloads: each judged by one whole policy"
+ok "still running" kill -0 "$pid"
+echo '/^Subject: test/ REJECT policy five' > "$T/hc"
+hup
+is "$(reply test)" "550 5.7.1 policy five" "and back to policy five"
+
 # SIGTERM with a message under way: it finishes, then milterd exits 0.
 perl -MIO::Socket::INET -e '
     my ($port, $pid, $addr) = @ARGV;
