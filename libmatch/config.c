@@ -139,7 +139,7 @@ int config_load(struct config *cfg, const char *path, struct buf *err)
         buf_printf(err, "open %s: %s", path, strerror(errno));
         return -1;
     }
-    while (lline_read(fp, path, &line, &lineno, &first)) {
+    while (lline_read(fp, path, &line, &lineno, &first, NULL, NULL)) {
         buf_reset(&where);
         buf_printf(&where, "%s, line %d", path, first);
         if (config_parse_line(cfg, line.data, where.data, err) < 0) {

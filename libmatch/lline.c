@@ -8,7 +8,9 @@
  * between a line and its continuation does not end the logical line.
  *
  * Continuation text with nothing before it is warned about and skipped, as
- * Postfix does, so that one bad line does not cost the whole file.
+ * Postfix does, so that one bad line does not cost the whole file.  A
+ * caller that collects problems itself (tables report them in their error
+ * text) passes a complain function; without one, they are logged.
  */
 #include <ctype.h>
 #include <string.h>
@@ -26,12 +28,24 @@ static int lline_blank(const char *s, size_t len)
     return i == len || s[i] == '#';
 }
 
+/* lline_complain - hand a problem to the caller, or log it */
+static void lline_complain(lline_complain_fn complain, void *context, int problem,
+                           const char *path, int line, const char *text)
+{
+    if (complain)
+        complain(context, problem, line, text);
+    else
+        msg_warn("%s, line %d: %s", path, line, text);
+}
+
 /*
  * lline_read - read one logical line into line.  Returns 1 when one was
  * read, 0 at the end of input.  *lineno counts physical lines read so far;
  * *first_line is set to the number of the line the logical line starts on.
+ * Problems go to complain(context, ...), or to the log when it is NULL.
  */
-int lline_read(FILE *fp, const char *path, struct buf *line, int *lineno, int *first_line)
+int lline_read(FILE *fp, const char *path, struct buf *line, int *lineno, int *first_line,
+               lline_complain_fn complain, void *context)
 {
     int ch = 0;
     int got_nul;
@@ -67,10 +81,11 @@ int lline_read(FILE *fp, const char *path, struct buf *line, int *lineno, int *f
             }
         }
         if (got_nul)
-            msg_warn("%s, line %d: text after null byte may be ignored", path, *lineno);
+            lline_complain(complain, context, LLINE_NUL_BYTE, path, *first_line,
+                           "text after null byte may be ignored");
         if (line->len > 0 && isspace((unsigned char) line->data[0])) {
-            msg_warn("%s, line %d: logical line must not start with white space: \"%.30s%s\"",
-                     path, *first_line, line->data, line->len > 30 ? "..." : "");
+            lline_complain(complain, context, LLINE_LEADING_SPACE, path, *first_line,
+                           "logical line must not start with white space");
             if (ch == EOF)
                 return 0;
             continue;

@@ -152,7 +152,7 @@ static void *cidr_open(const char *name, const char *text, size_t len, int flags
     t->name = mem_strdup(name);
     if (len > 0 && (fp = fmemopen((void *) text, len, "r")) == NULL)
         msg_fatal("fmemopen: %m");
-    while (fp && lline_read(fp, name, &line, &lineno, &first)) {
+    while (fp && lline_read(fp, name, &line, &lineno, &first, NULL, NULL)) {
         struct cidr_rule r;
         const char *why;
 

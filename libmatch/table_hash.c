@@ -179,7 +179,7 @@ static void *hash_open(const char *name, const char *text, size_t len, int flags
     if (len > 0 && (fp = fmemopen((void *) text, len, "r")) == NULL)
         msg_fatal("fmemopen: %m");
     /* First pass: the entries in file order, duplicates refused. */
-    while (fp && lline_read(fp, name, &line, &lineno, &first)) {
+    while (fp && lline_read(fp, name, &line, &lineno, &first, NULL, NULL)) {
         char *value;
         size_t vlen, klen, i;
 

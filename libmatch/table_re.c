@@ -403,33 +403,15 @@ static int re_parse_endif(struct re_load *ld, int line, char *p, size_t nesting,
     return 1;
 }
 
-/*
- * re_check_leading_space - lline_read skips a first logical line that
- * starts with white space (it can only happen before the first rule) with
- * a log line of its own; we want it in err as well.
- */
-static void re_check_leading_space(struct re_load *ld, const char *text, size_t len)
+/* re_lline_complain - lline_read's problems, reported as the table's own */
+static void re_lline_complain(void *context, int problem, int line, const char *text)
 {
-    size_t i = 0;
-    int line = 0;
+    struct re_load *ld = context;
 
-    while (i < len) {
-        size_t bol = i;
-        size_t eol = i;
-        size_t k;
-
-        line++;
-        while (eol < len && text[eol] != '\n')
-            eol++;
-        i = eol + 1;
-        for (k = bol; k < eol && re_isspace((unsigned char) text[k]); k++)
-            /* void */;
-        if (k == eol || text[k] == '#')
-            continue; /* blank or comment */
-        if (k > bol)
-            re_complain(ld, line, SKIP_LINE, "logical line must not start with white space");
-        return;
-    }
+    if (problem == LLINE_NUL_BYTE)
+        re_complain(ld, line, "ignoring the rest of the line", "text after null byte");
+    else
+        re_complain(ld, line, SKIP_LINE, "%s", text);
 }
 
 /*
@@ -450,19 +432,16 @@ void *table_re_open(const struct table_re_dialect *d, const char *name, const ch
 
     t->dialect = d;
     t->name = mem_strdup(name);
-    re_check_leading_space(&ld, text, len);
     if (len > 0 && (fp = fmemopen((void *) text, len, "r")) == NULL)
         msg_fatal("fmemopen: %m");
-    while (fp && lline_read(fp, name, &line, &lineno, &first_line)) {
+    while (fp && lline_read(fp, name, &line, &lineno, &first_line, re_lline_complain, &ld)) {
         struct re_rule r;
         char *p;
         size_t end;
         int ok;
 
-        if (memchr(line.data, 0, line.len) != NULL) {
-            re_complain(&ld, first_line, "ignoring the rest of the line", "text after null byte");
-            buf_truncate(&line, strlen(line.data));
-        }
+        if (memchr(line.data, 0, line.len) != NULL)
+            buf_truncate(&line, strlen(line.data)); /* lline_read complained */
         if (line.len > TABLE_LINE_MAX) {
             re_complain(&ld, first_line, SKIP_LINE, "line longer than %d bytes", TABLE_LINE_MAX);
             continue;

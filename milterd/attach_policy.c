@@ -454,7 +454,7 @@ struct attach_policy *attach_policy_load(const char *path, struct buf *err)
     policy->archive_size = ATTACH_ARCHIVE_SIZE;
     policy->parts = ATTACH_PARTS;
     policy->nesting = ATTACH_NESTING;
-    while (lline_read(fp, path, &line, &lineno, &first) > 0) {
+    while (lline_read(fp, path, &line, &lineno, &first, NULL, NULL) > 0) {
         if (strncasecmp(line.data, "set", 3) == 0 && isspace((unsigned char) line.data[3])) {
             if (policy_setting(policy, line.data + 4, path, first, err) < 0)
                 bad = 1;

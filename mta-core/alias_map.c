@@ -155,7 +155,7 @@ static int alias_load_file(struct alias_source *src, struct buf *err)
         fclose(fp);
         return -1;
     }
-    while (lline_read(fp, src->path, &line, &lineno, &first) > 0) {
+    while (lline_read(fp, src->path, &line, &lineno, &first, NULL, NULL) > 0) {
         const char *value;
 
         if (alias_parse_line(line.data, src->path, first, &key, &value) < 0)

@@ -53,15 +53,15 @@ int main(void)
     path = write_file("# comment\n\nfirst = a\n  b\n# inside\n   c\n  # indented comment\nsecond=x\n"
                       "  \nthird\n");
     fp = fopen(path, "r");
-    ok(lline_read(fp, path, &line, &lineno, &first), "a logical line is read");
+    ok(lline_read(fp, path, &line, &lineno, &first, NULL, NULL), "a logical line is read");
     is_string(line.data, "first = a  b   c", "continuations are appended as is, comments skipped");
     is_int(first, 3, "it starts on line 3");
-    ok(lline_read(fp, path, &line, &lineno, &first), "the next logical line");
+    ok(lline_read(fp, path, &line, &lineno, &first, NULL, NULL), "the next logical line");
     is_string(line.data, "second=x", "a blank line between lines ends nothing");
-    ok(lline_read(fp, path, &line, &lineno, &first), "the last line without newline");
+    ok(lline_read(fp, path, &line, &lineno, &first, NULL, NULL), "the last line without newline");
     is_string(line.data, "third", "read up to end of file");
     is_int(first, 10, "on line 10");
-    ok(!lline_read(fp, path, &line, &lineno, &first), "then end of input");
+    ok(!lline_read(fp, path, &line, &lineno, &first, NULL, NULL), "then end of input");
     fclose(fp);
 
     path = write_file("mydomain = example.com\n"

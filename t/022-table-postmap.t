@@ -104,6 +104,10 @@ for table in "$BAD"/*.pcre "$BAD"/*.regexp; do
     same_file "$T/got.lines" "$T/want.lines" "$name: we report the lines postmap warns about ($(tr '\n' ' ' < "$T/want.lines"))"
     warned_lines "$T/got.err" > "$T/got.lines"
     same_file "$T/got.lines" "$T/want.lines" "$name: lenient, the same lines again"
+    # Everything on stderr, logged or listed: no problem may appear twice.
+    dups=$(sed -n 's/^[a-z]*: warning: //p' "$T/got.err" | sed 's/: [a-z ]*this [a-z]*$//; s/: ignoring.*$//' |
+        sed 's/\(white space\).*/\1/' | sort | uniq -d)
+    is "$dups" "" "$name: each problem is reported once"
 done
 
 diag "$lookups lookups compared with postmap"
