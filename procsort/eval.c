@@ -165,7 +165,10 @@ struct eval *eval_new(struct mail *mail)
     ev->env.special = eval_special;
     ev->env.backquote = eval_backquote;
     ev->env.warn = eval_warn_cb;
-    ev->umask = umask(077);
+    /* procmail's INIT_UMASK: UMASK starts at 077 whatever the invoking
+     * umask, so files are 0600 and an existing folder gets no o+x mark
+     * until the rc file sets UMASK (procmail.c: doumask(INIT_UMASK)) */
+    ev->umask = 077;
     umask(ev->umask);
     return ev;
 }
@@ -214,6 +217,12 @@ long eval_last_written(const struct eval *ev)
     return ev->last_written;
 }
 
+/* eval_fake_delivery - DELIVERED=yes was assigned (the abstract of a failure says **Lost**) */
+int eval_fake_delivery(const struct eval *ev)
+{
+    return ev->fake_delivery;
+}
+
 /* eval_set_argv0 - $0 */
 void eval_set_argv0(struct eval *ev, const char *argv0)
 {
@@ -225,7 +234,9 @@ void eval_set_argv0(struct eval *ev, const char *argv0)
 static void eval_folder_log(void *arg, int level, const char *line)
 {
     (void) arg;
-    if (level == FOLDER_LOG_ERROR)
+    if (level == FOLDER_LOG_LASTFOLDER)
+        eval_setenv("LASTFOLDER", line);
+    else if (level == FOLDER_LOG_ERROR)
         plog_error("%s", line);
     else if (level == FOLDER_LOG_NOTE)
         plog_error("%s", line);
@@ -362,8 +373,33 @@ static int eval_to_folders(struct eval *ev, const char *words, size_t wlen, cons
 
 static int eval_file(struct eval *ev, const char *path);
 
-/* eval_assign - set a variable and do what assigning it does */
+/*
+ * eval_setenv - change a variable as procmail's sputenv() does: with
+ * VERBOSE on, every change is logged first ("Assigning \"NAME=value\"",
+ * or "Assigning \"NAME\"" when it is unset), whoever makes it.
+ */
+void eval_setenv(const char *name, const char *value)
+{
+    if (value) {
+        plog_verbose("Assigning \"%s=%s\"", name, value);
+        var_set(name, value);
+    } else {
+        plog_verbose("Assigning \"%s\"", name);
+        var_unset(name);
+    }
+}
+
+static void eval_assign_quiet(struct eval *ev, const char *name, const char *value);
+
+/* eval_assign - set a variable (logged with VERBOSE) and do what assigning it does */
 void eval_assign(struct eval *ev, const char *name, const char *value)
+{
+    plog_verbose("Assigning \"%s=%s\"", name, value);
+    eval_assign_quiet(ev, name, value);
+}
+
+/* The same without the log line (a capture's value: procmail logs "NAME=" before the program runs). */
+static void eval_assign_quiet(struct eval *ev, const char *name, const char *value)
 {
     var_set(name, value);
     if (ev->trace)
@@ -374,7 +410,7 @@ void eval_assign(struct eval *ev, const char *name, const char *value)
 
             eval_warn(ev, "Couldn't chdir to \"%s\"", value);
             if (getcwd(cwd, sizeof(cwd)))
-                var_set("MAILDIR", cwd);
+                eval_setenv("MAILDIR", cwd);
         }
     } else if (strcmp(name, "LOGFILE") == 0) {
         if (!ev->dry_run)
@@ -407,6 +443,8 @@ void eval_assign(struct eval *ev, const char *name, const char *value)
                 _exit(0); /* the MTA sees a delivery; the child goes on */
             if (pid < 0)
                 eval_warn(ev, "Failed forking \"procsort\"");
+            else
+                ev->fake_delivery = 1;
             /* the child goes on as usual, DEFAULT included, as procmail's does */
         }
     } else if (strcmp(name, "LOCKFILE") == 0) {
@@ -424,7 +462,7 @@ void eval_assign(struct eval *ev, const char *name, const char *value)
             if (lock_acquire(value, &lo, &err) == 0)
                 ev->globlock = mem_strdup(value);
             else
-                var_unset("LOCKFILE");
+                eval_setenv("LOCKFILE", 0);
         }
         buf_free(&err);
     } else if (strcmp(name, "UMASK") == 0) {
@@ -478,7 +516,7 @@ void eval_assign_text(struct eval *ev, const char *assignment)
 static void eval_set_lastfolder(struct eval *ev, const char *value)
 {
     (void) ev;
-    var_set("LASTFOLDER", value);
+    eval_setenv("LASTFOLDER", value);
 }
 
 /* Skip a leading From_ line (and the >From lines after it), for forwards. */
@@ -506,18 +544,20 @@ static int eval_program(struct eval *ev, const struct rc_item *item, const int *
 
     if (flags[RCF_c] && (filter || capture))
         eval_warn(ev, "Extraneous copy-flag ignored");
+    if (capture)
+        plog_verbose("Assigning \"%s=\"", item->name); /* procmail's primeStdout() */
     if (eval_cmd_run(ev, cmd, ev->mail->text.data + from, count, flags[RCF_r], want_out ? &out : 0,
                      &status, &wfail) != 0) {
         buf_free(&out);
         return 0;
     }
     if (wfail && !flags[RCF_i] && !want_out) {
-        eval_warn(ev, "Error while writing to \"%s\"", cmd->line.data);
+        eval_warn(ev, "Error while writing to \"%s\"", eval_cmd_name(cmd));
     }
     if (pwait && status != 0) {
         if (!(pwait & 2) || plog_is_verbose())
             eval_warn(ev, "%s (%d) %s \"%s\"", (pwait & 2) ? "Non-zero exitcode" : "Program failure", status,
-                      (pwait & 2) ? "from" : "of", cmd->line.data);
+                      (pwait & 2) ? "from" : "of", eval_cmd_name(cmd));
         if (filter && (!(pwait & 2) || plog_is_verbose()))
             eval_warn(ev, "Rescue of unfiltered data succeeded");
         buf_free(&out);
@@ -540,7 +580,7 @@ static int eval_program(struct eval *ev, const struct rc_item *item, const int *
     } else if (capture) {
         if (out.len > 0 && out.data[out.len - 1] == '\n')
             buf_truncate(&out, out.len - 1);
-        eval_assign(ev, item->name, out.data);
+        eval_assign_quiet(ev, item->name, out.data);
         succeed = 1;
     } else {
         succeed = 1;
@@ -579,7 +619,7 @@ static int eval_pipe_lock(struct eval *ev, const struct eval_cmd *cmd, const cha
         }
     }
     if (!name.len) {
-        eval_warn(ev, "Couldn't determine implicit lockfile from \"%s\"", cmd->line.data);
+        eval_warn(ev, "Couldn't determine implicit lockfile from \"%s\"", eval_cmd_name(cmd));
         buf_free(&name);
         return 1;
     }
@@ -843,7 +883,7 @@ static int eval_recipe(struct eval *ev, const struct rc_file *rc, const struct r
             (void) eval_lock_local(ev, lock.len ? lock.data : 0, words.out.data);
         succeed = eval_to_folders(ev, words.out.data, words.out.len, flags, from, count, 0, &last, &written);
         if (last.len)
-            eval_set_lastfolder(ev, last.data);
+            var_set("LASTFOLDER", last.data); /* with its links: procmail appends them unlogged */
         if (succeed && flags[RCF_c] && var_num("LOGABSTRACT") == 2)
             plog_abstract(ev->mail, var_get_or("LASTFOLDER", ""), written);
         break;
@@ -886,7 +926,7 @@ static int eval_items(struct eval *ev, const struct rc_file *rc, const struct rc
             eval_warn(ev, "%s", item->text);
             continue;
         case RC_UNSET:
-            var_unset(item->name);
+            eval_setenv(item->name, 0);
             eval_trace(ev, item->line, "%s unset", item->name);
             continue;
         case RC_ASSIGN: {
@@ -996,7 +1036,7 @@ int eval_deliver_default(struct eval *ev)
         buf_addch(&words, 0);
         ok = eval_to_folders(ev, words.data, words.len, 0, 0, ev->mail->text.len, 1, &last, &written);
         if (last.len)
-            eval_set_lastfolder(ev, last.data);
+            var_set("LASTFOLDER", last.data);
     }
     if (!ok && *org && strcmp(org, def) != 0) {
         buf_reset(&last);
@@ -1004,7 +1044,7 @@ int eval_deliver_default(struct eval *ev)
         buf_addch(&words, 0);
         ok = eval_to_folders(ev, words.data, words.len, 0, 0, ev->mail->text.len, 0, &last, &written);
         if (last.len)
-            eval_set_lastfolder(ev, last.data);
+            var_set("LASTFOLDER", last.data);
     }
     if (ok)
         ev->delivered = 1;
@@ -1032,7 +1072,7 @@ int eval_exit_code(struct eval *ev, int status)
         char num[32];
 
         snprintf(num, sizeof(num), "%d", status);
-        var_set("EXITCODE", num);
+        eval_setenv("EXITCODE", num);
     }
     if (*trap && !ev->dry_run) {
         struct eval_cmd cmd;

@@ -35,6 +35,7 @@ void eval_set_args(struct eval *ev, char **args, int nargs);
 void eval_set_dry_run(struct eval *ev, FILE *trace);
 void eval_set_argv0(struct eval *ev, const char *argv0);
 long eval_last_written(const struct eval *ev);
+int eval_fake_delivery(const struct eval *ev);
 void eval_assign(struct eval *ev, const char *name, const char *value);
 void eval_assign_text(struct eval *ev, const char *assignment);
 int eval_rcfile(struct eval *ev, const char *path, int checked);

@@ -21,6 +21,7 @@
  * plus and minus "infinity" (2^31 - 1 and -2^31).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@
 
 struct eval_region {
     int which;
+    int is_match;         /* REGION_VAR: the variable is MATCH itself */
     const char *text;     /* REGION_VAR: the value */
     size_t len;
     struct buf framed;    /* REGION_VAR: framed here */
@@ -121,12 +123,19 @@ static void eval_region_text(struct eval *ev, struct eval_region *rg, const char
     *len = f->len - 2;
 }
 
-static void eval_set_match(const char *framed, size_t ms, size_t me)
+/*
+ * MATCH gets what \/ matched.  procmail assigns "MATCH=" first (logged
+ * with VERBOSE) and then fills it in, except when the text matched is
+ * MATCH's own value, which it overwrites in place.
+ */
+static void eval_set_match(const char *framed, size_t ms, size_t me, const struct eval_region *rg)
 {
     struct buf value = BUF_INIT;
 
     if (me > ms)
         buf_add(&value, framed + 1 + ms, me - ms);
+    if (!rg->is_match)
+        plog_verbose("Assigning \"MATCH=\"");
     var_set("MATCH", value.data);
     plog_verbose("Matched \"%s\"", value.data);
     buf_free(&value);
@@ -159,7 +168,7 @@ static int eval_regex(struct eval *ev, struct buf *re, int caseless, struct eval
         if (n < 0)
             eval_warn(ev, "Regular expression gave up: %s", err.data);
         if (n > 0 && procregex_has_split(rx))
-            eval_set_match(f->data, ms, me);
+            eval_set_match(f->data, ms, me, rg);
         matched = n > 0;
     } else if (negate) {
         n = procregex_exec(rx, f->data, f->len, 0, &end, &ms, &me, &err);
@@ -175,7 +184,7 @@ static int eval_regex(struct eval *ev, struct buf *re, int caseless, struct eval
                 break;
             matched = 1;
             if (procregex_has_split(rx))
-                eval_set_match(f->data, ms, me);
+                eval_set_match(f->data, ms, me, rg);
             *score += *weight;
             *weight *= xponent;
             if (end <= from) { /* an empty match: it would match forever */
@@ -200,16 +209,28 @@ static int eval_regex(struct eval *ev, struct buf *re, int caseless, struct eval
     return matched;
 }
 
+/*
+ * One condition's outcome: the trace shows the line as written; VERBOSE
+ * shows, as procmail does, what was left of it once its prefixes were
+ * read ("!", weights, "NAME ??"), as it was used: an expression with
+ * ^TO_ and friends expanded, a program's name, a size test.
+ */
 static void eval_cond_log(struct eval *ev, int line, int scoreany, int result, int negate,
-                          double score, double lscore, const char *text)
+                          double score, double lscore, const char *text, const char *shown)
 {
     if (scoreany) {
         long delta = (long) (score - lscore), total = (long) score;
+        char totalcol[32];
 
-        plog_verbose("Score: %7ld %7ld%s \"%s\"", delta, total, negate ? " !" : "", text);
+        /* procmail shows a total in (0, 1) as +0 */
+        if (total == 0 && score > 0)
+            snprintf(totalcol, sizeof(totalcol), "%7s", "+0");
+        else
+            snprintf(totalcol, sizeof(totalcol), "%7ld", total);
+        plog_verbose("Score: %7ld %s%s \"%s\"", delta, totalcol, negate ? " !" : "", shown);
         eval_trace(ev, line, "score %+ld, total %ld%s: * %s", delta, total, negate ? " (negated)" : "", text);
     } else {
-        plog_verbose("%s%s \"%s\"", result ? "Match on" : "No match on", negate ? " !" : "", text);
+        plog_verbose("%s%s \"%s\"", result ? "Match on" : "No match on", negate ? " !" : "", shown);
         eval_trace(ev, line, "%s%s: * %s", result ? "match" : "no match", negate ? " (negated)" : "", text);
     }
 }
@@ -248,7 +269,7 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
                    flags[RCF_E] ? "E" : flags[RCF_e] ? "e" : flags[RCF_a] ? "a" : "A");
     for (c = 0; c < item->nconds && i; c++) {
         const struct rc_cond *cond = &item->conds[c];
-        struct buf text = BUF_INIT, orig = BUF_INIT;
+        struct buf text = BUF_INIT, orig = BUF_INIT, shown = BUF_INIT;
         struct eval_region rg;
         double weight = 0, xponent = 0, lscore = score;
         int negate = 0, scoreany = 0, skip_cond = 0;
@@ -305,6 +326,7 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
                 if (q[0] == '?' && q[1] == '?') {
                     char name[8];
 
+                    rg.is_match = 0;
                     if (n == 1 && p[0] == 'B') {
                         rg.which = REGION_B;
                     } else if (n == 1 && p[0] == 'H') {
@@ -317,6 +339,7 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
 
                         mem_free(vname);
                         rg.which = REGION_VAR;
+                        rg.is_match = n == 5 && strncmp(p, "MATCH", 5) == 0;
                         rg.text = value ? value : "";
                         rg.len = strlen(rg.text);
                     }
@@ -386,6 +409,7 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
                 }
                 eval_cmd_init(&cmd);
                 eval_cmd_parse(ev, text.data + 1, &cmd);
+                buf_setstr(&shown, eval_cmd_name(&cmd));
                 eval_region_text(ev, &rg, &in, &inlen);
                 if (eval_cmd_run(ev, &cmd, in, inlen, 0, 0, &status, &failed) != 0)
                     status = -1;
@@ -413,6 +437,7 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
 
                 rcx_result_init(&res);
                 eval_expand(ev, text.data, text.len, RCX_LINE, &res);
+                buf_setstr(&shown, res.out.data);
                 pivot = strtol(res.out.data + 1, &rest, 10);
                 while (*rest == ' ' || *rest == '\t')
                     rest++;
@@ -454,6 +479,7 @@ regex:
 
                 eval_squeeze(&text);
                 nocase = procregex_specials(&text);
+                buf_set(&shown, text.data, text.len);
                 if (eval_regex(ev, &text, nocase || !flags[RCF_D], &rg, scoreany, negate, &weight, xponent,
                                &score)) {
                     if (!scoreany && negate)
@@ -471,11 +497,13 @@ regex:
                 score = EVAL_SCORE_MIN;
                 i = 0;
             }
-            eval_cond_log(ev, cond->line, scoreany, i, negate, score, lscore, orig.data);
+            eval_cond_log(ev, cond->line, scoreany, i, negate, score, lscore, orig.data,
+                          shown.data ? shown.data : "");
         }
         buf_free(&rg.framed);
         buf_free(&text);
         buf_free(&orig);
+        buf_free(&shown);
     }
     for (; c < item->nconds && !skipping; c++)
         eval_trace(ev, item->conds[c].line, "not tried: * %s", item->conds[c].text);

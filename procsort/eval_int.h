@@ -51,6 +51,7 @@ struct eval {
     FILE *trace;
     int delivered;
     int exitcode_set;           /* EXITCODE was assigned */
+    int fake_delivery;          /* DELIVERED=yes: the MTA was told it was delivered */
     char *globlock;             /* LOCKFILE held now */
     char *loclock;              /* a recipe's local lockfile held now */
     mode_t umask;
@@ -65,6 +66,7 @@ void eval_warn(struct eval *ev, const char *fmt, ...) __attribute__((format(prin
 void eval_trace(struct eval *ev, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void eval_expand(struct eval *ev, const char *text, size_t len, int mode, struct rcx_result *res);
 void eval_mail_changed(struct eval *ev);
+void eval_setenv(const char *name, const char *value);
 
 /* eval_cond.c */
 int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags[RCF_COUNT], int skipping);
@@ -80,6 +82,7 @@ struct eval_cmd {
 void eval_cmd_init(struct eval_cmd *cmd);
 void eval_cmd_free(struct eval_cmd *cmd);
 void eval_cmd_parse(struct eval *ev, const char *text, struct eval_cmd *cmd);
+const char *eval_cmd_name(const struct eval_cmd *cmd);
 int eval_cmd_run(struct eval *ev, const struct eval_cmd *cmd, const char *in, size_t inlen,
                  int raw, struct buf *out, int *status, int *write_failed);
 void eval_backquote(void *ctx, const char *cmd, struct buf *out);

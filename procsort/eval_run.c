@@ -49,6 +49,39 @@ void eval_cmd_free(struct eval_cmd *cmd)
     buf_free(&cmd->line);
 }
 
+/*
+ * eval_cmd_name - what procmail calls a command in its error lines: the
+ * command line when a shell runs it, else the program alone (procmail
+ * logs the split words before joining them again)
+ */
+const char *eval_cmd_name(const struct eval_cmd *cmd)
+{
+    if (cmd->shell)
+        return cmd->line.data ? cmd->line.data : "";
+    return cmd->words.len ? cmd->words.data : "";
+}
+
+/* "Executing" with VERBOSE: the shell's command line, or the arguments separated by commas. */
+static void eval_cmd_log(char **argv, const struct eval_cmd *cmd)
+{
+    struct buf line = BUF_INIT;
+    int k;
+
+    if (!plog_is_verbose())
+        return;
+    if (cmd->shell) {
+        plog_verbose("Executing \"%s\"", cmd->line.data);
+        return;
+    }
+    for (k = 0; argv[k]; k++) {
+        if (k)
+            buf_addch(&line, ',');
+        buf_addstr(&line, argv[k]);
+    }
+    plog_verbose("Executing \"%s\"", line.data ? line.data : "");
+    buf_free(&line);
+}
+
 /* The words of a command joined by blanks, as procmail logs them. */
 static void eval_cmd_join(struct eval_cmd *cmd)
 {
@@ -173,15 +206,15 @@ int eval_cmd_run(struct eval *ev, const struct eval_cmd *cmd, const char *in, si
     if (!raw && (inlen < 2 || !(in[inlen - 1] == '\n' && in[inlen - 2] == '\n')))
         extra_len = 1;
     if (pipe(inpipe) != 0 || (out && pipe(outpipe) != 0)) {
-        plog_error("Failed forking \"%s\"", cmd->line.data);
+        plog_error("Failed forking \"%s\"", eval_cmd_name(cmd));
         return -1;
     }
     argv = eval_cmd_argv(ev, cmd);
-    plog_verbose("Executing \"%s\"", cmd->line.data);
+    eval_cmd_log(argv, cmd);
     fflush(0);
     pid = fork();
     if (pid < 0) {
-        plog_error("Failed forking \"%s\"", cmd->line.data);
+        plog_error("Failed forking \"%s\"", eval_cmd_name(cmd));
         mem_free(argv);
         close(inpipe[0]);
         close(inpipe[1]);
@@ -303,7 +336,7 @@ int eval_cmd_run(struct eval *ev, const struct eval_cmd *cmd, const char *in, si
     if (timed_out) {
         kill(pid, SIGTERM);
         /* procmail names what it started: the shell's command line, or the program */
-        plog_error("Timeout, terminating \"%s\"", cmd->shell ? cmd->line.data : cmd->words.data);
+        plog_error("Timeout, terminating \"%s\"", eval_cmd_name(cmd));
     }
     if (WIFEXITED(wstatus))
         *status = WEXITSTATUS(wstatus);

@@ -13,6 +13,9 @@
  *                       ("Truncated file to former size")
  *   FOLDER_LOG_VERBOSE  only when VERBOSE is on (procmail's yell:
  *                       "Locking \"x\"", "Opening \"x\"", ...)
+ *   FOLDER_LOG_LASTFOLDER  not a line: the folder procmail assigns to
+ *                       LASTFOLDER at this point (the evaluator assigns
+ *                       it, which VERBOSE logs, so in procmail's order)
  *
  * A NULL callback drops every line.
  */
@@ -22,6 +25,7 @@
 #define FOLDER_LOG_ERROR 0
 #define FOLDER_LOG_NOTE 1
 #define FOLDER_LOG_VERBOSE 2
+#define FOLDER_LOG_LASTFOLDER 3
 
 struct folder_log {
     void (*fn)(void *arg, int level, const char *line);

@@ -68,6 +68,7 @@ int folder_mbox(const char *name, mode_t mode, const struct folder_msg *msg,
             locked = lock_acquire(lockname.data, &lo, err) == 0;
         buf_reset(err);
     }
+    folder_logf(&opts->log, FOLDER_LOG_LASTFOLDER, "%s", name);
     folder_logf(&opts->log, FOLDER_LOG_VERBOSE, "Opening \"%s\"", name);
     fd = open(name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, FOLDER_FILE_PERM);
     if (fd < 0) {

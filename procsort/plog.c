@@ -25,6 +25,9 @@
 #define PLOG_SUBJECT_MAX 78 /* procmail's MAXSUBJECTSHOW */
 #define PLOG_TAB 8          /* TABWIDTH */
 #define PLOG_SIZE_COLUMN 72 /* TABWIDTH * LENtSTOP: where the size goes */
+/* procmail's MAXfoldlen (LENoffset - STRLEN("  Folder: ") - 1) is the size it
+ * gives strlcpy, so the folder shown is one character shorter than that */
+#define PLOG_FOLDER_MAX (PLOG_SIZE_COLUMN - 10 - 1 - 1)
 
 static int plog_opened;
 static time_t plog_last_stamp;
@@ -158,8 +161,8 @@ void plog_abstract(const struct mail *mail, const char *folder, long written)
     }
     buf_addstr(&out, "  Folder: ");
     n = strlen(folder);
-    if (n > PLOG_SIZE_COLUMN - 10 - 1)
-        n = PLOG_SIZE_COLUMN - 10 - 1;
+    if (n > PLOG_FOLDER_MAX)
+        n = PLOG_FOLDER_MAX;
     plog_add_blanked(&out, folder, n);
     col = n + 10;
     col -= col % PLOG_TAB;

@@ -48,13 +48,27 @@ static void usage(void)
           stderr);
 }
 
+/*
+ * -v: procmail's -v text, line for line after the banner, so that scripts
+ * reading "Locking strategies:" or "Your system mailbox:" work unchanged;
+ * the banner names procsort instead of procmail's version and credits.
+ */
 static void version(void)
 {
+    struct setup_user me;
+
     fputs("procsort (mailsift), procmail v3.22 compatible\n"
+          "\n"
           "Locking strategies:\tdotlocking, fcntl()\n"
           "Default rcfile:\t\t$HOME/.procmailrc\n"
           "\tIt may be writable by your primary group\n",
           stderr);
+    if (setup_find_user(0, getuid(), &me) == 0) {
+        fprintf(stderr, "Your system mailbox:\t%s/%s\n", SETUP_MAILSPOOL, me.name);
+        setup_user_free(&me);
+    } else {
+        fputs("Your system mailbox:\t\n", stderr);
+    }
 }
 
 /* chdir to MAILDIR (default $HOME), as procmail does when it opens an rc file. */
@@ -141,7 +155,6 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
     } else if (!var_get("ORGMAIL") || !*var_get("ORGMAIL")) {
         var_set("ORGMAIL", var_get_or("DEFAULT", ""));
     }
-    umask(077); /* procmail's INIT_UMASK: files 0600 until UMASK says otherwise */
     if (cl->dry_run) {
         /* the trace goes to the real standard output, which setup_stdout() moved aside */
         trace = fdopen(dup(saved_stdout >= 0 ? saved_stdout : 2), "w");
@@ -221,11 +234,13 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
         status = EX_OK_;
     if (cl->dry_run)
         status = EX_OK_;
-    status = eval_exit_code(ev, status);
+    /* The abstract tells where the message went, so it is written before
+     * EXITCODE and TRAP change the exit status (procmail's Terminate()). */
     if (!cl->dry_run)
-        plog_abstract(mail, status == EX_OK_ ? var_get_or("LASTFOLDER", "") : status == EX_TEMPFAIL_ ? "**Requeued**"
-                                                                                                    : "**Bounced**",
+        plog_abstract(mail, status == EX_OK_ ? var_get_or("LASTFOLDER", "")
+                            : eval_fake_delivery(ev) ? "**Lost**" : "**Requeued**",
                       eval_last_written(ev));
+    status = eval_exit_code(ev, status);
     eval_free(ev);
     if (trace)
         fclose(trace);

@@ -107,7 +107,7 @@ void setup_environment(const struct setup_user *user, int preserve, int presets)
     var_set("LOGNAME", user->name);
     var_set("HOME", user->home);
     var_set("SHELL", user->shell);
-    buf_printf(&mbox, "/var/mail/%s", user->name);
+    buf_printf(&mbox, "%s/%s", SETUP_MAILSPOOL, user->name);
     var_set("DEFAULT", mbox.data);
     if (presets) {
         var_set("SHELLMETAS", var_str("SHELLMETAS"));

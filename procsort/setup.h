@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#define SETUP_MAILSPOOL "/var/mail" /* the system mailbox is SETUP_MAILSPOOL/$LOGNAME */
+
 struct setup_user {
     char *name;
     char *home;

@@ -37,7 +37,7 @@ static void log_line(void *arg, int level, const char *line)
     struct buf b = BUF_INIT;
 
     (void) arg;
-    if (level == FOLDER_LOG_VERBOSE || log_fd < 0)
+    if (level == FOLDER_LOG_VERBOSE || level == FOLDER_LOG_LASTFOLDER || log_fd < 0)
         return;
     buf_printf(&b, "procsort: %s\n", line);
     if (write(log_fd, b.data, b.len) < 0)

@@ -22,10 +22,18 @@
 #                                unique file names made comparable
 #   procdiff::udiff($a, $b)      a unified diff of two texts
 #
+#   procdiff::deliberate($side, %ctx)  the deliberate differences: a sub
+#                                that rewrites one side's text, applied
+#                                before normalise (see below)
+#   procdiff::deliberate_exit($side, $exit, %ctx)  the same for the exit code
+#
 # Normalising is limited to what must differ between two runs: dates (the
 # ctime() form procmail writes in From_ lines and logs, RFC 2822 dates),
 # process ids in "[pid]", the name procmail/procsort in log lines, and the
-# unique names above.  Everything else must be byte for byte the same.
+# unique names above.  Everything else must be byte for byte the same,
+# except for procsort's deliberate differences from procmail 3.22: each
+# one is documented in procsortrc(5) COMPATIBILITY and has exactly one
+# rule in deliberate(), which rewrites only what that difference touches.
 package procdiff;
 
 use strict;
@@ -124,6 +132,54 @@ sub normalise {
     return $text;
 }
 
+# deliberate - a sub rewriting one side's texts (files, stdout, stderr)
+# for procsort's deliberate differences.  $side is 'ref' (procmail) or
+# 'impl' (procsort); %ctx has run (the run directory), bounced (true when
+# procmail exited 73 and logged the **Bounced** abstract: see
+# bounced()).  One rule per difference, each naming its man page section.
+sub deliberate {
+    my ($side, %ctx) = @_;
+    my $run = $ctx{run};
+    return sub {
+        my ($text) = @_;
+        if ($side eq 'impl') {
+            # Rule 1, procsortrc(5) COMPATIBILITY "Errors name the rc file
+            # and line": procsort puts "RCFILE, line N: " after its name on
+            # a log line about an rc file; procmail names neither.  Only
+            # rc files of this run (under $run) are stripped.
+            $text =~ s/^(procsort: )\Q$run\E\/[^\n]*?, line \d+: /$1/mg;
+        }
+        if ($side eq 'ref' && $ctx{bounced}) {
+            # Rule 2, procsortrc(5) COMPATIBILITY "Nothing could be
+            # delivered": procmail bounces (exit 73, abstract **Bounced**),
+            # procsort has the message requeued (exit 75, **Requeued**),
+            # as procmail -t does.  Only the abstract's folder word.
+            $text =~ s/^(  Folder: )\*\*Bounced\*\*(?=\t)/$1**Requeued**/mg;
+        }
+        # Rule 3, procsortrc(5) COMPATIBILITY "The -v banner": the version
+        # banner before "Locking strategies:" names the program (procmail's
+        # also its copyright and mailing lists); the lines after it are
+        # compared as they are.
+        $text =~ s/\A(?:procmail v\d|procsort \(mailsift\))[^\n]*\n(?:.*?\n)??\n(?=Locking strategies:\t)/VERSION-BANNER\n\n/s;
+        return $text;
+    };
+}
+
+# bounced - procmail exited 73 and logged a **Bounced** abstract in one of
+# the texts: it could not deliver (Rule 2 above applies)
+sub bounced {
+    my ($exit, @texts) = @_;
+    return 0 unless $exit == 73;
+    return scalar grep { defined && /^  Folder: \*\*Bounced\*\*\t/m } @texts;
+}
+
+# deliberate_exit - the exit code, with Rule 2 (73 -> 75 when bounced)
+sub deliberate_exit {
+    my ($side, $exit, %ctx) = @_;
+    return 75 if $side eq 'ref' && $ctx{bounced} && $exit == 73;
+    return $exit;
+}
+
 # show - bytes as printable text: non-printing bytes as \ooo, lines kept
 sub show {
     my ($bytes) = @_;
@@ -161,6 +217,7 @@ sub snapshot {
     my ($dir, %o) = @_;
     my @prefixes = @{ $o{prefixes} || ['msg.'] };
     my $ignore = $o{ignore};    # a regex of relative paths to leave out
+    my $fix = $o{fix} || sub { $_[0] };    # deliberate() rules for this side
     my (%map, @entries, %inode);
     my @todo = ('home', 'sent');
     # first pass: find every entry, and the unique names per directory
@@ -179,8 +236,8 @@ sub snapshot {
         # unique names are numbered in the order of their (normalised) contents
         for my $k (sort keys %kinds) {
             my @sorted = sort {
-                my $ca = normalise(slurp("$path/$a") // '', undef);
-                my $cb = normalise(slurp("$path/$b") // '', undef);
+                my $ca = normalise($fix->(slurp("$path/$a") // ''), undef);
+                my $cb = normalise($fix->(slurp("$path/$b") // ''), undef);
                 $ca cmp $cb or $a cmp $b
             } @{ $kinds{$k} };
             my $i = 0;
@@ -202,7 +259,7 @@ sub snapshot {
         my $type = S_ISDIR($mode) ? 'dir' : S_ISLNK($mode) ? 'link' : S_ISREG($mode) ? 'file' : 'other';
         my $line = sprintf('%s %s %04o', $shown, $type, $mode & 07777);
         if ($type eq 'file') {
-            my $data = normalise(slurp("$dir/$r") // '', \%map);
+            my $data = normalise($fix->(slurp("$dir/$r") // ''), \%map);
             $line .= sprintf(' size=%d', length $data);
             if ($st->[3] > 1) {
                 push @{ $inode{"$st->[0]:$st->[1]"} }, $shown;
