@@ -389,13 +389,15 @@ void eval_setenv(const char *name, const char *value)
     }
 }
 
-static void eval_assign_quiet(struct eval *ev, const char *name, const char *value);
+static void eval_side_effects(struct eval *ev, const char *name, const char *value);
 
 /* eval_assign - set a variable (logged with VERBOSE) and do what assigning it does */
 void eval_assign(struct eval *ev, const char *name, const char *value)
 {
-    plog_verbose("Assigning \"%s=%s\"", name, value);
-    eval_assign_quiet(ev, name, value);
+    eval_setenv(name, value);
+    if (ev->trace)
+        eval_trace(ev, ev->item_line, "%s=%s", name, value);
+    eval_side_effects(ev, name, value);
 }
 
 /* The same without the log line (a capture's value: procmail logs "NAME=" before the program runs). */
@@ -404,13 +406,30 @@ static void eval_assign_quiet(struct eval *ev, const char *name, const char *val
     var_set(name, value);
     if (ev->trace)
         eval_trace(ev, ev->item_line, "%s=%s", name, value);
+    eval_side_effects(ev, name, value);
+}
+
+/*
+ * eval_unset - a bare NAME in an rc file: the variable goes, and what
+ * assigning it does is done with an empty value, as procmail's asenv("")
+ * (LOCKFILE is released, UMASK becomes 0, a text setting such as
+ * SHELLMETAS becomes empty, HOST="" is a mismatch, ...)
+ */
+static void eval_unset(struct eval *ev, const char *name)
+{
+    eval_setenv(name, 0);
+    if (ev->trace)
+        eval_trace(ev, ev->item_line, "%s unset", name);
+    eval_side_effects(ev, name, "");
+}
+
+/* What assigning value to name does besides (procmail's asenv()). */
+static void eval_side_effects(struct eval *ev, const char *name, const char *value)
+{
     if (strcmp(name, "MAILDIR") == 0) {
         if (chdir(value) != 0) {
-            char cwd[PATH_MAX];
-
             eval_warn(ev, "Couldn't chdir to \"%s\"", value);
-            if (getcwd(cwd, sizeof(cwd)))
-                eval_setenv("MAILDIR", cwd);
+            eval_setenv("MAILDIR", "."); /* procmail's setmaildir(curdir) */
         }
     } else if (strcmp(name, "LOGFILE") == 0) {
         if (!ev->dry_run)
@@ -490,7 +509,6 @@ static void eval_assign_quiet(struct eval *ev, const char *name, const char *val
             eval_trace(ev, ev->item_line, "HOST mismatched \"%s\": this rc file ends here", host);
             ev->abort_rc = ev->in_rcfile ? WALK_STOP : EVAL_ABORT + 10;
         }
-        var_set("HOST", host);
     }
 }
 
@@ -560,10 +578,14 @@ static int eval_program(struct eval *ev, const struct rc_item *item, const int *
                       (pwait & 2) ? "from" : "of", eval_cmd_name(cmd));
         if (filter && (!(pwait & 2) || plog_is_verbose()))
             eval_warn(ev, "Rescue of unfiltered data succeeded");
+        if (!want_out)
+            eval_set_lastfolder(ev, cmd->line.data); /* procmail's pipin() assigns it anyway */
         buf_free(&out);
         return 0;
     }
     if (wfail && !flags[RCF_i]) {
+        if (!want_out)
+            eval_set_lastfolder(ev, cmd->line.data);
         buf_free(&out);
         return 0;
     }
@@ -926,9 +948,8 @@ static int eval_items(struct eval *ev, const struct rc_file *rc, const struct rc
             eval_warn(ev, "%s", item->text);
             continue;
         case RC_UNSET:
-            eval_setenv(item->name, 0);
-            eval_trace(ev, item->line, "%s unset", item->name);
-            continue;
+            eval_unset(ev, item->name);
+            break;
         case RC_ASSIGN: {
             struct rcx_result res;
 

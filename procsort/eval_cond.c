@@ -272,7 +272,7 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
         struct buf text = BUF_INIT, orig = BUF_INIT, shown = BUF_INIT;
         struct eval_region rg;
         double weight = 0, xponent = 0, lscore = score;
-        int negate = 0, scoreany = 0, skip_cond = 0;
+        int negate = 0, scoreany = 0, skip_cond = 0, backslash = 0;
         size_t sizecheck = ev->mail->text.len;
 
         ev->item_line = cond->line;
@@ -366,9 +366,11 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
             case '\\':
                 /* A leading backslash only keeps the next character from
                  * meaning !, $, ?, <, > or a weight: it is not part of the
-                 * expression (so "\\<word" looks for "<word"), as in procmail. */
+                 * expression (so "\\<word" looks for "<word"), as in procmail,
+                 * which still shows it with VERBOSE. */
                 memmove(text.data, text.data + 1, text.len);
                 text.len--;
+                backslash = 1;
                 goto regex;
             case '$': {
                 struct rcx_result res;
@@ -413,6 +415,8 @@ int eval_conditions(struct eval *ev, const struct rc_item *item, const int flags
                 eval_region_text(ev, &rg, &in, &inlen);
                 if (eval_cmd_run(ev, &cmd, in, inlen, 0, 0, &status, &failed) != 0)
                     status = -1;
+                else if (status != 0) /* procmail runs it as with W: reported only with VERBOSE */
+                    plog_verbose("Non-zero exitcode (%d) from \"%s\"", status, eval_cmd_name(&cmd));
                 eval_cmd_free(&cmd);
                 if (scoreany && status >= 0) {
                     int j = status;
@@ -479,7 +483,8 @@ regex:
 
                 eval_squeeze(&text);
                 nocase = procregex_specials(&text);
-                buf_set(&shown, text.data, text.len);
+                buf_setstr(&shown, backslash ? "\\" : "");
+                buf_add(&shown, text.data, text.len);
                 if (eval_regex(ev, &text, nocase || !flags[RCF_D], &rg, scoreany, negate, &weight, xponent,
                                &score)) {
                     if (!scoreany && negate)

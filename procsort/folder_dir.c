@@ -117,6 +117,7 @@ static int dir_maildir(struct buf *dir, mode_t mode, const struct folder_msg *ms
                 && rename(tmp.data, original->data) == 0)) {
             unlink(tmp.data);
             folder_sync_dir(original->data);
+            folder_logf(&opts->log, FOLDER_LOG_LASTFOLDER, "%s", original->data);
             ret = 0;
             break;
         }
@@ -172,6 +173,7 @@ static int dir_numbered(enum folder_type type, struct buf *dir, mode_t mode,
     if (ret < 0)
         goto nfail;
     folder_sync_dir(original->data);
+    folder_logf(&opts->log, FOLDER_LOG_LASTFOLDER, "%s", original->data);
     folder_update_mark(dir->data, mode, opts);
     goto out;
 nfail:

@@ -55,6 +55,7 @@ int plog_open(const char *path)
 
     if (!*path)
         path = "/dev/null";
+    plog_verbose("Opening \"%s\"", path); /* procmail's opena() */
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY, 0667); /* NORMperm */
     if (fd < 0) {
         plog_error("Error while writing to \"%s\"", path);

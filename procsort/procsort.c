@@ -127,6 +127,7 @@ static int run_rc(struct eval *ev, const char *path, int type, int warn_missing,
         plog_error("Suspicious rcfile \"%s\"", path);
         return -1;
     }
+    plog_verbose("Rcfile: \"%s\"", path);
     if (type == RCCHECK_CURRENT) {
         if (!*didchd) {
             eval_assign(ev, "MAILDIR", ".");
@@ -183,6 +184,7 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
         return EX_NOINPUT_;
     }
     if (first_rc < 0 && !cl->preserve && access(ETC_PROCMAILRC, R_OK) == 0) {
+        plog_verbose("Rcfile: \"%s\"", ETC_PROCMAILRC);
         outcome = eval_rcfile(ev, ETC_PROCMAILRC, 1);
     }
     if (outcome == EVAL_END) {

@@ -109,10 +109,21 @@ void var_set(const char *name, const char *value)
         }
 }
 
-/* var_unset - remove a variable from the environment */
+/*
+ * var_unset - remove a variable from the environment; a text setting's
+ * internal copy becomes empty (procmail hands an empty value to its
+ * assignment code), a numeric one keeps its value
+ */
 void var_unset(const char *name)
 {
+    size_t i;
+
     unsetenv(name);
+    for (i = 0; i < VAR_COUNT(var_texts); i++)
+        if (strcmp(name, var_texts[i].name) == 0) {
+            mem_free(var_texts[i].value);
+            var_texts[i].value = mem_strdup("");
+        }
 }
 
 /* var_num - the internal value of a numeric setting (LOCKSLEEP, ...) */

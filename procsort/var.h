@@ -10,8 +10,9 @@
  *            LOGABSTRACT: an assignment that is not a number (nor on/off,
  *            yes/no, all) keeps the old value; var_num() reads it.
  *   strings  SHELLMETAS LOCKEXT MSGPREFIX TRAP SHELLFLAGS SENDMAIL
- *            SENDMAILFLAGS: the last value assigned (unsetting the
- *            environment variable does not change it); var_str() reads it.
+ *            SENDMAILFLAGS: the last value assigned, empty once the
+ *            variable is unset (procmail assigns "" then); var_str()
+ *            reads it.
  *
  * This module only stores and reads; the side effects of MAILDIR, UMASK,
  * LOGFILE and the like are the evaluator's (eval.c).  Values are C

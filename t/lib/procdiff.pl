@@ -166,7 +166,7 @@ sub one_run {
     # procsort's deliberate differences (procdiff.pm deliberate()): one
     # rule each, applied to this side's texts before normalising
     my $side = $prog eq $ref ? 'ref' : 'impl';
-    my %ctx = (run => $run);
+    my %ctx = (run => $run, prefixes => \@prefixes);
     $ctx{bounced} = procdiff::bounced($exit, procdiff::slurp("$run/stderr"),
         map { procdiff::slurp($_) } grep { -f && !-l } glob("$run/home/* $run/home/.[!.]*"))
         if $side eq 'ref';

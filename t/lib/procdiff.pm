@@ -129,6 +129,11 @@ sub normalise {
     }gme;
     $text =~ s/^(procmail|procsort): \[\d+\]/PROG: [PID]/gm;
     $text =~ s/^(procmail|procsort): /PROG: /gm;
+    # With VERBOSE, the first line logged in a new second is preceded by
+    # a "[pid] date" line: where those lines fall (stderr or LOGFILE, how
+    # many) depends only on the clock (procmail sleeps a second in mbox
+    # appends), so they are dropped once they have the right form.
+    $text =~ s/^PROG: \[PID\] DATE\n//gm;
     return $text;
 }
 
@@ -136,22 +141,22 @@ sub normalise {
 # for procsort's deliberate differences.  $side is 'ref' (procmail) or
 # 'impl' (procsort); %ctx has run (the run directory), bounced (true when
 # procmail exited 73 and logged the **Bounced** abstract: see
-# bounced()).  One rule per difference, each naming its man page section.
+# bounced()), prefixes (the case's MSGPREFIX values, as for snapshot).  One rule per difference, each naming its man page section.
 sub deliberate {
     my ($side, %ctx) = @_;
     my $run = $ctx{run};
     return sub {
         my ($text) = @_;
         if ($side eq 'impl') {
-            # Rule 1, procsortrc(5) COMPATIBILITY "Errors name the rc file
-            # and line": procsort puts "RCFILE, line N: " after its name on
+            # Rule 1, procsortrc(5) COMPATIBILITY "Error lines name the rc
+            # file and line": procsort puts "RCFILE, line N: " after its name on
             # a log line about an rc file; procmail names neither.  Only
             # rc files of this run (under $run) are stripped.
             $text =~ s/^(procsort: )\Q$run\E\/[^\n]*?, line \d+: /$1/mg;
         }
         if ($side eq 'ref' && $ctx{bounced}) {
-            # Rule 2, procsortrc(5) COMPATIBILITY "Nothing could be
-            # delivered": procmail bounces (exit 73, abstract **Bounced**),
+            # Rule 2, procsortrc(5) COMPATIBILITY "A message that cannot be
+            # delivered is requeued": procmail bounces (exit 73, abstract **Bounced**),
             # procsort has the message requeued (exit 75, **Requeued**),
             # as procmail -t does.  Only the abstract's folder word.
             $text =~ s/^(  Folder: )\*\*Bounced\*\*(?=\t)/$1**Requeued**/mg;
@@ -161,6 +166,17 @@ sub deliberate {
         # also its copyright and mailing lists); the lines after it are
         # compared as they are.
         $text =~ s/\A(?:procmail v\d|procsort \(mailsift\))[^\n]*\n(?:.*?\n)??\n(?=Locking strategies:\t)/VERSION-BANNER\n\n/s;
+        if ($side eq 'ref') {
+            # Rule 4, procsortrc(5) COMPATIBILITY "Folders": procmail names
+            # an MH or directory message first and then opens and locks it
+            # by that name, which VERBOSE shows ("Opening", "Acquiring
+            # kernel-lock" after the LASTFOLDER assignment); procsort
+            # writes it under a temporary name and then names it, so it
+            # logs the assignment alone.  Only for names that are MH
+            # numbers or start with one of the case's message prefixes.
+            my $pre = join '|', map { quotemeta(s/^[^:]*://r) } @{ $ctx{prefixes} || ['msg.'] };
+            $text =~ s{^(procmail: Assigning "LASTFOLDER=((?:[^"\n]*/)?(?:\d+|(?:$pre)[A-Za-z0-9_-]+))"\n)procmail: Opening "\2"\n(?:procmail: Acquiring kernel-lock\n)?}{$1}mg;
+        }
         return $text;
     };
 }
