@@ -3,7 +3,7 @@
 # Every mta-core/*.c that is not a program's main() goes into
 # mta-core/libmtacore.a, so that C unit tests link the modules they test.
 # A new program adds its main object to MTA_CORE_MAINS and a rule below.
-MTA_CORE_MAINS := mta-core/mta-core.o mta-core/mtaq.o
+MTA_CORE_MAINS := mta-core/mta-core.o mta-core/mtaq.o mta-core/sendmail.o
 MTA_CORE_OBJS := $(filter-out $(MTA_CORE_MAINS),$(patsubst %.c,%.o,$(wildcard mta-core/*.c)))
 
 mta-core/libmtacore.a: $(MTA_CORE_OBJS)
@@ -22,3 +22,10 @@ LDLIBS_ALL += $(shell $(PKG_CONFIG) --libs libevent_openssl 2>/dev/null)
 SBIN_PROGRAMS += mta-core/mtaq
 mta-core/mtaq: mta-core/mtaq.o mta-core/libmtacore.a libmatch/libmatch.a
 MAN_PAGES += man/mtaq.8
+
+# The SMTP client asks DNS through libresolv (res_nquery, ns_parserr).
+LDLIBS_ALL += -lresolv
+
+# mta-sendmail(8), the sendmail-compatible submission command (maildrop_*.c).
+SBIN_PROGRAMS += mta-core/mta-sendmail
+mta-core/mta-sendmail: mta-core/sendmail.o mta-core/libmtacore.a libmatch/libmatch.a

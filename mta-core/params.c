@@ -116,6 +116,43 @@ const struct config_param mta_params[] = {
     { "milter_macro_v", "$mail_name" }, /* Postfix: "$mail_name $mail_version" */
     { "milter_macro_defaults", "" },
 
+    /* The SMTP client: relay delivery (smtp_transport.c). */
+    { "relayhost", "" },
+    { "smtp_helo_name", "$myhostname" },
+    { "smtp_host_lookup", "dns" },
+    { "inet_protocols", "all" },
+    { "smtp_address_preference", "any" },
+    { "smtp_mx_address_limit", "5" },
+    { "smtp_mx_session_limit", "2" },
+    { "smtp_destination_recipient_limit", "50" },
+    { "smtp_connect_timeout", "30s" },
+    { "smtp_helo_timeout", "300s" },
+    { "smtp_mail_timeout", "300s" },
+    { "smtp_rcpt_timeout", "300s" },
+    { "smtp_data_init_timeout", "120s" },
+    { "smtp_data_xfer_timeout", "180s" },
+    { "smtp_data_done_timeout", "600s" },
+    { "smtp_quit_timeout", "300s" },
+    { "smtp_starttls_timeout", "300s" },
+    /* Postfix's default is "" (no TLS); opportunistic TLS is what Debian ships and what we want. */
+    { "smtp_tls_security_level", "may" },
+    { "smtp_always_send_ehlo", "yes" },
+    { "smtp_never_send_ehlo", "no" },
+    { "smtp_skip_5xx_greeting", "yes" },
+    { "smtp_line_length_limit", "998" },
+    { "disable_mime_output_conversion", "no" },
+    /* For tests: the one DNS server (address:port) to ask instead of /etc/resolv.conf. */
+    { "dns_server_address", "" },
+
+    /* Address masquerading on outbound mail (masq_addr.c). */
+    { "masquerade_domains", "" },
+    { "masquerade_exceptions", "" },
+    { "masquerade_classes", "envelope_sender, header_sender, header_recipient" },
+
+    /* Delivery status notifications (bounce_dsn.c). */
+    { "delay_warning_time", "0h" },
+    { "bounce_size_limit", "50000" },
+
     { NULL, NULL },
 };
 

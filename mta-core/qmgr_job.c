@@ -35,15 +35,43 @@
 #include "mta-core/qmgr_transport.h"
 #include "mta-core/queue.h"
 
-#define QMGR_RESULT_MAX 8192 /* bytes of result a delivery process may send */
+#define QMGR_RESULT_MAX 8192 /* bytes of result a delivery process may send, per target */
 
-/* qmgr_job_add - a target waits for a delivery slot */
+/*
+ * qmgr_job_add - a target waits for a delivery slot: in a waiting job of
+ * the same message that its transport lets it share (same kind, same
+ * batch key, room left), or in a job of its own
+ */
 void qmgr_job_add(struct qmgr_msg *m, size_t target)
 {
-    struct qmgr_job *j = mem_zalloc(sizeof(*j));
+    const struct queue_target *t = &m->env->targets[target];
+    const struct qmgr_transport *tr = qmgr_transport_find(t->kind);
+    struct qmgr_job *j;
+    struct buf key = BUF_INIT;
+    size_t limit = 1;
 
+    if (tr && tr->batch) {
+        limit = tr->batch(t, &key);
+        if (limit > QMGR_BATCH_MAX)
+            limit = QMGR_BATCH_MAX;
+        for (j = qmgr.queue_head; limit > 1 && j; j = j->next) {
+            if (j->msg == m && j->ntargets < j->batch_limit && strcmp(j->key.data, key.data) == 0 &&
+                strcmp(m->env->targets[j->target].kind, t->kind) == 0) {
+                j->targets = mem_realloc_array(j->targets, j->ntargets + 1, sizeof(*j->targets));
+                j->targets[j->ntargets++] = target;
+                buf_free(&key);
+                return;
+            }
+        }
+    }
+    j = mem_zalloc(sizeof(*j));
     j->msg = m;
     j->target = target;
+    j->targets = mem_array(1, sizeof(*j->targets));
+    j->targets[0] = target;
+    j->ntargets = 1;
+    j->key = key;
+    j->batch_limit = limit ? limit : 1;
     j->fd = -1;
     j->pipe = -1;
     buf_init(&j->result);
@@ -64,6 +92,8 @@ static void qmgr_job_free(struct qmgr_job *j)
     if (j->fd >= 0)
         close(j->fd);
     buf_free(&j->result);
+    buf_free(&j->key);
+    mem_free(j->targets);
     mem_free(j);
 }
 
@@ -171,7 +201,7 @@ static int qmgr_job_start(struct qmgr_job *j)
     }
     j->fd = open(m->env->path, O_RDWR | O_APPEND | O_CLOEXEC);
     gettimeofday(&j->start, NULL);
-    if (j->fd < 0 || qmgr_spawn(m->id, j->target, j->fd, &j->pipe, &j->pid) < 0) {
+    if (j->fd < 0 || qmgr_spawn(m->id, j->targets, j->ntargets, j->fd, &j->pipe, &j->pid) < 0) {
         msg_warn("%s: cannot start a delivery: %m", m->id);
         if (j->fd >= 0)
             close(j->fd);
@@ -225,15 +255,39 @@ void qmgr_job_schedule(void)
         qmgr.queue_tail = qmgr.queue_tail->next;
 }
 
-/* qmgr_job_finish - record and log the result of a job whose process is gone */
+/* qmgr_job_record - write, log and remember the result of one target */
+static void qmgr_job_record(struct qmgr_job *j, size_t target, const struct timeval *end, const char *status,
+                            const char *dsn, const char *relay, const char *text)
+{
+    struct qmgr_msg *m = j->msg;
+    struct queue_target *t = &m->env->targets[target];
+    struct buf err = BUF_INIT;
+
+    if (queue_append_status(j->fd, target, status, dsn, (long) end->tv_sec, text, &err) < 0)
+        msg_warn("%s: cannot record the delivery status (it may be delivered again): %s", m->id, err.data);
+    qmgr_log_status(m, target, relay, &j->start, end, status, dsn, text);
+    mem_free(t->status);
+    mem_free(t->dsn);
+    mem_free(t->text);
+    t->status = mem_strdup(status);
+    t->dsn = mem_strdup(dsn);
+    t->text = mem_strdup(text);
+    buf_free(&err);
+}
+
+/*
+ * qmgr_job_finish - record and log the results of a job whose process is
+ * gone: one line "status\tdsn\trelay\ttext\n" per target, in order; a
+ * target without a well-formed line is deferred
+ */
 static void qmgr_job_finish(struct qmgr_job *j)
 {
     struct qmgr_msg *m = j->msg;
     struct qmgr_job **pp;
     struct timeval end;
-    struct buf err = BUF_INIT;
-    char *status = NULL, *dsn = NULL, *relay = NULL, *text = NULL;
-    char *p = j->result.data;
+    struct buf why = BUF_INIT;
+    char *p = j->result.data, *nl;
+    size_t i;
 
     for (pp = &qmgr.running; *pp; pp = &(*pp)->next) {
         if (*pp == j) {
@@ -243,45 +297,41 @@ static void qmgr_job_finish(struct qmgr_job *j)
     }
     qmgr.nrunning--;
     gettimeofday(&end, NULL);
-    /* "status\tdsn\trelay\ttext\n" */
-    if (j->result.len > 0 && j->result.data[j->result.len - 1] == '\n') {
-        j->result.data[--j->result.len] = 0;
-        status = strsep(&p, "\t");
-        dsn = strsep(&p, "\t");
-        relay = strsep(&p, "\t");
-        text = p;
-    }
-    if (text == NULL || (strcmp(status, "sent") && strcmp(status, "bounced") && strcmp(status, "deferred"))) {
-        buf_reset(&j->result);
-        if (j->reaped && WIFSIGNALED(j->wstatus))
-            buf_printf(&j->result, "delivery process killed by signal %d", WTERMSIG(j->wstatus));
-        else if (j->reaped)
-            buf_printf(&j->result, "delivery process exited with status %d and no result", WEXITSTATUS(j->wstatus));
-        else
-            buf_addstr(&j->result, "delivery process ended without a result");
-        status = "deferred";
-        dsn = "4.3.0";
-        relay = "none";
-        text = j->result.data;
-    }
-    if (m != NULL) {
-        struct queue_target *t = &m->env->targets[j->target];
+    if (j->reaped && WIFSIGNALED(j->wstatus))
+        buf_printf(&why, "delivery process killed by signal %d", WTERMSIG(j->wstatus));
+    else if (j->reaped)
+        buf_printf(&why, "delivery process exited with status %d and no result", WEXITSTATUS(j->wstatus));
+    else
+        buf_addstr(&why, "delivery process ended without a result");
+    for (i = 0; i < j->ntargets; i++) {
+        char *status = NULL, *dsn = NULL, *relay = NULL, *text = NULL, *rest;
 
-        if (queue_append_status(j->fd, j->target, status, dsn, (long) end.tv_sec, text, &err) < 0)
-            msg_warn("%s: cannot record the delivery status (it may be delivered again): %s", m->id, err.data);
-        qmgr_log_status(m, j->target, relay, &j->start, &end, status, dsn, text);
-        mem_free(t->status);
-        mem_free(t->dsn);
-        mem_free(t->text);
-        t->status = mem_strdup(status);
-        t->dsn = mem_strdup(dsn);
-        t->text = mem_strdup(text);
-        m->running--;
-    } else {
-        msg_warn("pid %ld: delivery of a message that left the queue ended: status=%s (%s)", (long) j->pid, status,
-                 text);
+        if (p != NULL && (nl = memchr(p, '\n', j->result.len - (size_t) (p - j->result.data))) != NULL) {
+            *nl = 0;
+            rest = p;
+            p = nl + 1;
+            status = strsep(&rest, "\t");
+            dsn = strsep(&rest, "\t");
+            relay = strsep(&rest, "\t");
+            text = rest;
+        } else {
+            p = NULL;
+        }
+        if (text == NULL || (strcmp(status, "sent") && strcmp(status, "bounced") && strcmp(status, "deferred"))) {
+            status = "deferred";
+            dsn = "4.3.0";
+            relay = "none";
+            text = why.data;
+        }
+        if (m != NULL)
+            qmgr_job_record(j, j->targets[i], &end, status, dsn, relay, text);
+        else
+            msg_warn("pid %ld: delivery of a message that left the queue ended: status=%s (%s)", (long) j->pid,
+                     status, text);
     }
-    buf_free(&err);
+    if (m != NULL)
+        m->running--;
+    buf_free(&why);
     qmgr_job_free(j);
     if (m != NULL)
         qmgr_msg_done_job(m);
@@ -298,7 +348,7 @@ static void qmgr_job_readable(evutil_socket_t fd, short what, void *ctx)
     for (;;) {
         n = read(fd, chunk, sizeof(chunk));
         if (n > 0) {
-            if (j->result.len + (size_t) n <= QMGR_RESULT_MAX)
+            if (j->result.len + (size_t) n <= QMGR_RESULT_MAX * j->ntargets)
                 buf_add(&j->result, chunk, (size_t) n);
             continue;
         }
@@ -346,7 +396,7 @@ void qmgr_job_wait_all(int seconds)
                 char chunk[1024];
                 ssize_t n = read(j->pipe, chunk, sizeof(chunk));
 
-                if (n > 0 && j->result.len + (size_t) n <= QMGR_RESULT_MAX)
+                if (n > 0 && j->result.len + (size_t) n <= QMGR_RESULT_MAX * j->ntargets)
                     buf_add(&j->result, chunk, (size_t) n);
                 else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
                     j->eof = 1;

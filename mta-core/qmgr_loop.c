@@ -2,7 +2,8 @@
  * qmgr_loop.c - the queue manager inside mta-core's event loop: start-up
  * recovery, the once-a-second look at incoming/, the deferred queue run
  * every queue_run_delay, SIGCHLD for finished deliveries, SIGHUP for the
- * alias maps, qmgr_kick() after each commit.
+ * alias maps and an immediate run of the whole deferred queue (as mtaq
+ * flush), qmgr_kick() after each commit.
  *
  * What mtaq does shows up here within a second: released and flushed
  * messages are renamed into incoming/, which is scanned every second;
@@ -32,8 +33,8 @@
 
 struct qmgr qmgr;
 
-/* qmgr_scan - activate what waits in a queue (deferred: only what is due) */
-static void qmgr_scan(const char *queue)
+/* qmgr_scan - activate what waits in a queue (deferred: only what is due, unless all) */
+static void qmgr_scan_queue(const char *queue, int all)
 {
     struct buf err = BUF_INIT, path = BUF_INIT;
     char **ids;
@@ -46,7 +47,7 @@ static void qmgr_scan(const char *queue)
         return;
     }
     for (i = 0; i < n && !qmgr.stopping && qmgr.nmsgs < (size_t) qmgr.conf.active_limit; i++) {
-        if (strcmp(queue, QUEUE_DEFERRED) == 0) {
+        if (strcmp(queue, QUEUE_DEFERRED) == 0 && !all) {
             struct stat st;
 
             queue_path(&path, qmgr.conf.queue_dir, queue, ids[i]);
@@ -59,6 +60,11 @@ static void qmgr_scan(const char *queue)
     buf_free(&err);
     buf_free(&path);
     qmgr_job_schedule();
+}
+
+static void qmgr_scan(const char *queue)
+{
+    qmgr_scan_queue(queue, 0);
 }
 
 /* qmgr_tick - once a second: incoming, and the deferred queue when its time has come */
@@ -100,7 +106,7 @@ static void qmgr_on_sigchld(evutil_socket_t fd, short what, void *ctx)
     qmgr_job_reap();
 }
 
-/* qmgr_on_sighup - read the alias maps again */
+/* qmgr_on_sighup - read the alias maps again, and try the deferred queue now (as mtaq flush) */
 static void qmgr_on_sighup(evutil_socket_t fd, short what, void *ctx)
 {
     struct buf err = BUF_INIT;
@@ -113,6 +119,11 @@ static void qmgr_on_sighup(evutil_socket_t fd, short what, void *ctx)
     else
         msg_info("alias maps reloaded");
     buf_free(&err);
+    if (!qmgr.stopping) {
+        msg_info("queue run: every deferred message, now");
+        qmgr.next_deferred_scan = time(NULL) + qmgr.conf.queue_run_delay;
+        qmgr_scan_queue(QUEUE_DEFERRED, 1);
+    }
 }
 
 /* qmgr_conf_time - a time parameter, fatal when malformed */
@@ -169,7 +180,6 @@ static int qmgr_initialized;
 static void qmgr_setup(struct config *cfg, int helper)
 {
     struct buf err = BUF_INIT;
-    const struct qmgr_transport *local = qmgr_transport_find("mailbox");
     char *qd, *hb;
 
     if (qmgr_initialized)
@@ -184,7 +194,7 @@ static void qmgr_setup(struct config *cfg, int helper)
     if (err.len)
         msg_warn("%s (deliveries that need it will wait)", err.data);
     buf_reset(&err);
-    if (local && local->init && local->init(cfg, &err) < 0)
+    if (qmgr_transport_init_all(cfg, &err) < 0)
         msg_fatal("%s", err.data);
     qmgr_spawn_init(qd, geteuid() == 0 && *hb == 0, helper && geteuid() == 0 && *hb == 0, qmgr.alias);
     qmgr_initialized = 1;
@@ -252,6 +262,12 @@ void qmgr_kick(void)
 void qmgr_set_bounce(qmgr_bounce_fn fn)
 {
     qmgr.bounce = fn;
+}
+
+/* qmgr_set_delay_warning - who builds delay warnings */
+void qmgr_set_delay_warning(qmgr_delay_fn fn)
+{
+    qmgr.delay_warning = fn;
 }
 
 /* qmgr_stop - no new deliveries; wait a while for those under way */

@@ -364,6 +364,15 @@ static void qmgr_msg_finish(struct qmgr_msg *m)
         struct timespec times[2];
         long delay = qmgr_backoff(m);
 
+        if (qmgr.delay_warning && *m->env->sender && m->env->expanded) {
+            int fd = qmgr_msg_open(m->id);
+
+            if (fd >= 0) {
+                qmgr.delay_warning(m->env, fd, qmgr.cfg);
+                close(fd);
+            }
+        }
+
         queue_path(&path, qmgr.conf.queue_dir, QUEUE_ACTIVE, m->id);
         clock_gettime(CLOCK_REALTIME, &times[0]);
         times[1].tv_sec = times[0].tv_sec + delay;

@@ -10,8 +10,10 @@
 
 struct alias_ctx;
 
+#define QMGR_BATCH_MAX 1000 /* targets in one delivery */
+
 void qmgr_spawn_init(const char *queue_dir, int privileged, int helper, struct alias_ctx *alias);
-int qmgr_spawn(const char *id, size_t target, int qfd, int *result, pid_t *pid);
+int qmgr_spawn(const char *id, const size_t *targets, size_t n, int qfd, int *result, pid_t *pid);
 pid_t qmgr_spawn_helper_pid(void);
 
 #endif

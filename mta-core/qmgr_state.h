@@ -3,8 +3,9 @@
  *
  * A message is in memory while it is in active/: its envelope and targets
  * as read back from the file, how many of its deliveries wait and run.
- * A job is one target of one message; it waits in a FIFO until a process
- * slot is free, then runs in a child process.
+ * A job is one target of one message (or several relay targets of one
+ * message and one next hop, when the transport batches them); it waits in
+ * a FIFO until a process slot is free, then runs in a child process.
  */
 #ifndef MAILSIFT_QMGR_STATE_H
 #define MAILSIFT_QMGR_STATE_H
@@ -32,7 +33,11 @@ struct qmgr_msg {
 
 struct qmgr_job {
     struct qmgr_msg *msg;
-    size_t target;              /* index into msg->env->targets */
+    size_t target;              /* index into msg->env->targets (the first one) */
+    size_t *targets;            /* every target of the job, targets[0] == target */
+    size_t ntargets;
+    struct buf key;             /* the transport's batch key ("" without batching) */
+    size_t batch_limit;         /* targets the job may carry */
     pid_t pid;
     int fd;                     /* the queue file, O_APPEND, while the job runs */
     int pipe;                   /* the child's result */
@@ -74,6 +79,7 @@ struct qmgr {
     struct event *sigchld;
     struct event *sighup;
     qmgr_bounce_fn bounce;
+    qmgr_delay_fn delay_warning;
 };
 
 extern struct qmgr qmgr;

@@ -2,8 +2,8 @@
  * qmgr_transport.c - the table of delivery transports by target kind, and
  * the local transport (local_deliver() behind the transport interface).
  *
- * mailbox, command and file targets go to "local" from the start; "relay"
- * targets go to whatever transport registers for them.
+ * mailbox, command and file targets go to "local" from the start, relay
+ * targets to "smtp"; qmgr_transport_register() can change that.
  */
 #include <string.h>
 
@@ -21,6 +21,7 @@ static struct {
     {"mailbox", &qmgr_transport_local},
     {"command", &qmgr_transport_local},
     {"file", &qmgr_transport_local},
+    {"relay", &qmgr_transport_smtp},
 };
 
 /* qmgr_transport_register - kind's targets go to transport from now on */
@@ -49,6 +50,24 @@ const struct qmgr_transport *qmgr_transport_find(const char *kind)
         if (strcmp(qmgr_transports[i].kind, kind) == 0)
             return qmgr_transports[i].transport;
     return NULL;
+}
+
+/* qmgr_transport_init_all - in the daemon, before any delivery: every transport reads its settings */
+int qmgr_transport_init_all(struct config *cfg, struct buf *err)
+{
+    int i, k;
+
+    for (i = 0; i < QMGR_KINDS_MAX && qmgr_transports[i].kind; i++) {
+        const struct qmgr_transport *t = qmgr_transports[i].transport;
+
+        /* A transport that serves several kinds reads its settings once. */
+        for (k = 0; k < i; k++)
+            if (qmgr_transports[k].transport == t)
+                break;
+        if (k == i && t && t->init && t->init(cfg, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static struct local_conf qmgr_local_conf;
@@ -93,4 +112,5 @@ const struct qmgr_transport qmgr_transport_local = {
     "local",
     qmgr_local_init,
     qmgr_local_deliver,
+    NULL,
 };

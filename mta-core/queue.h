@@ -59,6 +59,8 @@
  *   H reason           held again (mtaq hold), with the reason
  *   W "DSN\tTIME\ttext"  the whole message was deferred before it could be
  *                      expanded (an alias map could not be read)
+ *   G "TIME"           a delay warning was sent to the sender (bounce_dsn.c):
+ *                      never another one for this message
  *
  * A reader ignores a torn last record (a crash while appending): the
  * recipient it was about is delivered again, never lost.
@@ -180,6 +182,7 @@ struct queue_msg {
     char *defer_dsn;        /* the last W record, or NULL */
     char *defer_text;
     long defer_when;
+    long warned;            /* the last G record's time, 0: no delay warning sent */
     struct queue_target *targets;
     size_t ntargets;
     int expanded;           /* a K record closed the target list */
@@ -281,6 +284,16 @@ void qmgr_stop(void);
 typedef int (*qmgr_bounce_fn)(const struct queue_msg *msg, int fd, struct config *cfg);
 
 void qmgr_set_bounce(qmgr_bounce_fn fn);
+
+/*
+ * Delay warnings: when a message with a sender goes (back) to deferred/,
+ * the queue manager calls the delay hook (bounce_dsn.c registers it) with
+ * the message read back and its queue file open for appending; the hook
+ * decides (delay_warning_time, the G record) and may send one warning.
+ */
+typedef void (*qmgr_delay_fn)(const struct queue_msg *msg, int fd, struct config *cfg);
+
+void qmgr_set_delay_warning(qmgr_delay_fn fn);
 
 /*
  * The queue manager reaps its own delivery processes (SIGCHLD through

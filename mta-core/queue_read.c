@@ -332,6 +332,15 @@ static int queue_parse_trailer(struct queue_rd *rd, struct queue_msg *msg, struc
             if (msg->ntargets == 0)
                 msg->expand_start = rd->pos;
             break;
+        case 'G':
+            /* A delay warning went to the sender (bounce_dsn.c). */
+            if ((msg->warned = (long) queue_number(data->data)) < 0) {
+                buf_printf(err, "offset %lld: malformed G record", (long long) at);
+                return -1;
+            }
+            if (msg->ntargets == 0)
+                msg->expand_start = rd->pos;
+            break;
         case 'W':
             if (queue_parse_defer(msg, data->data) < 0) {
                 buf_printf(err, "offset %lld: malformed W record", (long long) at);

@@ -33,6 +33,8 @@
 
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
+#include "mta-core/bounce_dsn.h"
+#include "mta-core/maildrop.h"
 #include "mta-core/maps_lookup.h"
 #include "mta-core/milter_hook.h"
 #include "mta-core/queue.h"
@@ -231,12 +233,14 @@ void smtpd_server_run(struct config *cfg)
      * manager forks its small privileged helper (qmgr_init), then root
      * is given up for good.
      */
+    bounce_register();
     if (geteuid() == 0)
         qmgr_init(cfg);
     smtpd_privs_drop(owner);
     mem_free(owner);
     smtpd_resolve_init(smtpd_conf->base);
     qmgr_start(smtpd_conf->base, cfg);
+    maildrop_start(smtpd_conf->base, cfg);
     sig_hup = evsignal_new(smtpd_conf->base, SIGHUP, smtpd_signal, NULL);
     sig_term = evsignal_new(smtpd_conf->base, SIGTERM, smtpd_signal, NULL);
     sig_int = evsignal_new(smtpd_conf->base, SIGINT, smtpd_signal, NULL);
@@ -249,6 +253,7 @@ void smtpd_server_run(struct config *cfg)
     smtpd_sessions_close_all();
     for (i = 0; i < smtpd_nlisteners; i++)
         evconnlistener_free(smtpd_listeners[i]);
+    maildrop_stop();
     qmgr_stop();
     event_free(sig_hup);
     event_free(sig_term);
