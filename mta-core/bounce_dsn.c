@@ -38,7 +38,7 @@ struct bounce_ctx {
     const struct queue_msg *msg;
     struct config *cfg;
     int kind;                   /* BOUNCE_FAILED, BOUNCE_DELAYED */
-    const char *myhostname;
+    char *myhostname;           /* copied: config_get() results do not last */
     struct queue_file *qf;
     struct buf line;
     size_t *targets;            /* the targets the report is about */
@@ -268,13 +268,8 @@ static void bounce_status_part(struct bounce_ctx *b, const char *boundary, long 
             bounce_putf(b, "Original-Recipient: rfc822; %s", r->address);
         }
         bounce_putf(b, "Action: %s", b->kind == BOUNCE_FAILED ? "failed" : "delayed");
-        /* A temporary code in a failure (an expired message) reads as permanent in the report. */
-        if (b->kind == BOUNCE_FAILED && dsn[0] == '4')
-            bounce_putf(b, "Status: 5%s", dsn + 1);
-        else if (b->kind == BOUNCE_DELAYED && dsn[0] != '4')
-            bounce_putf(b, "Status: 4%s", dsn[0] && dsn[1] ? dsn + 1 : ".0.0");
-        else
-            bounce_putf(b, "Status: %s", dsn);
+        /* An expired message keeps the status of its last temporary failure, as in Postfix. */
+        bounce_putf(b, "Status: %s", dsn);
         buf_reset(&tmp);
         if (bounce_remote(strncmp(text, "message expired: ", 17) == 0 ? text + 17 : text, &host, &reply)) {
             bounce_putf(b, "Remote-MTA: dns; %s", host.data);
@@ -360,7 +355,7 @@ static int bounce_send(struct bounce_ctx *b, int fd)
 {
     const struct queue_msg *msg = b->msg;
     struct buf err = BUF_INIT, boundary = BUF_INIT, tmp = BUF_INIT;
-    const char *qd = config_get(b->cfg, "queue_directory");
+    char *qd = mem_strdup(config_get(b->cfg, "queue_directory"));
     long lifetime = 0, size_limit = 0;
     int headers_only, eightbit;
     char id[QUEUE_ID_SIZE];
@@ -370,9 +365,11 @@ static int bounce_send(struct bounce_ctx *b, int fd)
         config_get_int(b->cfg, "bounce_size_limit", 0, 1000000000L, &size_limit, &err) < 0) {
         msg_warn("%s: notification: %s", msg->id, err.data);
         buf_free(&err);
+        mem_free(qd);
         return -1;
     }
     b->qf = queue_create(qd, &err);
+    mem_free(qd);
     if (b->qf == NULL) {
         msg_warn("%s: cannot queue a notification: %s", msg->id, err.data);
         buf_free(&err);
@@ -461,7 +458,7 @@ int bounce_notify(const struct queue_msg *msg, int fd, struct config *cfg)
     b.msg = msg;
     b.cfg = cfg;
     b.kind = BOUNCE_FAILED;
-    b.myhostname = config_get(cfg, "myhostname");
+    b.myhostname = mem_strdup(config_get(cfg, "myhostname"));
     buf_init(&b.line);
     bounce_collect(&b);
     if (b.n == 0)
@@ -469,6 +466,7 @@ int bounce_notify(const struct queue_msg *msg, int fd, struct config *cfg)
     else
         rc = bounce_send(&b, fd);
     mem_free(b.targets);
+    mem_free(b.myhostname);
     buf_free(&b.line);
     return rc;
 }
@@ -494,7 +492,7 @@ void bounce_delay_warning(const struct queue_msg *msg, int fd, struct config *cf
     b.msg = msg;
     b.cfg = cfg;
     b.kind = BOUNCE_DELAYED;
-    b.myhostname = config_get(cfg, "myhostname");
+    b.myhostname = mem_strdup(config_get(cfg, "myhostname"));
     buf_init(&b.line);
     bounce_collect(&b);
     /* Sent or not wanted, it is never considered again: one warning per message. */
@@ -504,6 +502,7 @@ void bounce_delay_warning(const struct queue_msg *msg, int fd, struct config *cf
             msg_warn("%s: cannot record the delay warning (another may be sent): %s", msg->id, err.data);
     }
     mem_free(b.targets);
+    mem_free(b.myhostname);
     buf_free(&b.line);
     buf_free(&err);
     buf_free(&rec);

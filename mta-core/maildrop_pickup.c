@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -328,13 +329,16 @@ static int maildrop_convert(struct queue_file *qf, int fd, const struct queue_ms
 
 /* maildrop_take - one maildrop file into the queue; 1 taken, 0 not */
 static int maildrop_take(struct config *cfg, const char *queue_dir, const char *root, const char *id,
-                         const struct masq *mq, long size_limit)
+                         const struct masq *mq, long size_limit, uid_t owner)
 {
+    uid_t uid;
     struct buf path = BUF_INIT, err = BUF_INIT, addr = BUF_INIT;
     struct queue_msg *md = NULL;
     struct queue_file *qf = NULL;
     struct stat st;
-    const char *myorigin = config_get(cfg, "myorigin");
+    const char *myorigin = mq->myorigin;
+    char *myhostname = mem_strdup(config_get(cfg, "myhostname"));
+    char *mail_name = mem_strdup(config_get(cfg, "mail_name"));
     const char *v;
     size_t i;
     int fd, taken = 0;
@@ -342,9 +346,15 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
     queue_path(&path, root, QUEUE_INCOMING, id);
     fd = open(path.data, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        if (errno != ENOENT) {
-            msg_warn("maildrop %s: open: %s: removed", id, strerror(errno));
+        static time_t last_warned;
+
+        if (errno == ELOOP) {
+            msg_warn("maildrop %s: a symbolic link, not a submission: removed", id);
             unlink(path.data);
+        } else if (errno != ENOENT && time(NULL) - last_warned >= 60) {
+            /* Never removed: it is someone's mail, waiting for a pickup that can read it. */
+            last_warned = time(NULL);
+            msg_warn("maildrop %s: open: %s (left where it is; see mta-sendmail(8))", id, strerror(errno));
         }
         goto out;
     }
@@ -372,6 +382,18 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
             goto out;
         }
     }
+    /*
+     * The submitter is the file's owner; a file that root handed to the
+     * maildrop's owner (mta-sendmail run as root) says who it came from.
+     */
+    uid = st.st_uid;
+    if (st.st_uid == owner && (v = queue_msg_attr(md, "submitter_uid")) != NULL) {
+        char *end;
+        unsigned long u = strtoul(v, &end, 10);
+
+        if (*v && *end == 0)
+            uid = (uid_t) u;
+    }
     if ((qf = queue_create(queue_dir, &err)) == NULL) {
         msg_warn("maildrop %s: %s: will try again", id, err.data);
         goto out;
@@ -380,7 +402,7 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
     queue_set_sender(qf, addr.data);
     queue_add_attr(qf, "protocol", "local");
     buf_reset(&err);
-    buf_printf(&err, "%lu", (unsigned long) st.st_uid);
+    buf_printf(&err, "%lu", (unsigned long) uid);
     queue_add_attr(qf, "uid", err.data);
     buf_reset(&err);
     if ((v = queue_msg_param(md, "BODY")) && (strcasecmp(v, "7BIT") == 0 || strcasecmp(v, "8BITMIME") == 0))
@@ -397,8 +419,7 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
                        "");
     }
     masq_complete(myorigin, md->sender, &addr);
-    if (maildrop_convert(qf, fd, md, mq, addr.data, st.st_uid, config_get(cfg, "myhostname"),
-                         config_get(cfg, "mail_name"), &err) < 0) {
+    if (maildrop_convert(qf, fd, md, mq, addr.data, uid, myhostname, mail_name, &err) < 0) {
         maildrop_corrupt(queue_dir, path.data, id, err.data);
         queue_abort(qf);
         goto out;
@@ -415,7 +436,7 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
         /* In the queue now; a crash before this unlink only delivers it twice. */
         if (unlink(path.data) < 0)
             msg_warn("maildrop %s: remove: %s", id, strerror(errno));
-        msg_info("%s: uid=%lu from=<%s>", newid, (unsigned long) st.st_uid, addr.data);
+        msg_info("%s: uid=%lu from=<%s>", newid, (unsigned long) uid, addr.data);
         taken = 1;
     }
 out:
@@ -423,6 +444,8 @@ out:
         close(fd);
     if (md)
         queue_msg_free(md);
+    mem_free(myhostname);
+    mem_free(mail_name);
     buf_free(&path);
     buf_free(&err);
     buf_free(&addr);
@@ -458,7 +481,7 @@ static void maildrop_sweep(const char *root)
 /* maildrop_pickup - see maildrop.h */
 size_t maildrop_pickup(struct config *cfg)
 {
-    const char *qd = config_get(cfg, "queue_directory");
+    char *qd = mem_strdup(config_get(cfg, "queue_directory"));
     struct buf root = BUF_INIT, err = BUF_INIT;
     struct masq mq;
     char **ids = NULL;
@@ -474,12 +497,20 @@ size_t maildrop_pickup(struct config *cfg)
     if (n > 0) {
         /* Completion only: masquerading is for mail on its way out. */
         memset(&mq, 0, sizeof(mq));
-        mq.myorigin = (char *) config_get(cfg, "myorigin");
+        mq.myorigin = mem_strdup(config_get(cfg, "myorigin"));
         if (config_get_int(cfg, "message_size_limit", 0, 0x7fffffffL, &limit, &err) < 0)
             limit = 0;
+        struct stat st;
+        uid_t owner = (uid_t) -1;
+
+        buf_printf(&root, "/%s", QUEUE_INCOMING);
+        if (stat(root.data, &st) == 0)
+            owner = st.st_uid;
+        maildrop_root(&root, qd);
         for (i = 0; i < n; i++)
-            taken += (size_t) maildrop_take(cfg, qd, root.data, ids[i], &mq, limit);
+            taken += (size_t) maildrop_take(cfg, qd, root.data, ids[i], &mq, limit, owner);
         queue_ids_free(ids, n);
+        mem_free(mq.myorigin);
         if (taken)
             qmgr_kick();
     }
@@ -488,6 +519,7 @@ size_t maildrop_pickup(struct config *cfg)
         maildrop_sweep(root.data);
     }
 out:
+    mem_free(qd);
     buf_free(&root);
     buf_free(&err);
     return taken;

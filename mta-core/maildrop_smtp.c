@@ -76,7 +76,7 @@ static int maildrop_smtp_notify(const char *v)
 /* maildrop_smtp - see maildrop.h */
 int maildrop_smtp(struct config *cfg, uid_t uid, FILE *in, FILE *out)
 {
-    const char *host = config_get(cfg, "myhostname");
+    char *host = mem_strdup(config_get(cfg, "myhostname"));
     struct maildrop_sub sub;
     struct smtpd_path path;
     struct buf reply = BUF_INIT, err = BUF_INIT;
@@ -91,7 +91,8 @@ int maildrop_smtp(struct config *cfg, uid_t uid, FILE *in, FILE *out)
     maildrop_sub_init(&sub, cfg);
     sub.uid = uid;
     smtpd_path_init(&path);
-    buf_printf(&reply, "220 %s ESMTP %s", host, config_get(cfg, "mail_name"));
+    buf_printf(&reply, "220 %s ESMTP ", host);
+    buf_addstr(&reply, config_get(cfg, "mail_name"));
     maildrop_smtp_reply(out, reply.data);
     while (maildrop_smtp_read(in, &line, &cap, &len)) {
         size_t vlen = smtpd_parse_verb(line, len);
@@ -236,6 +237,7 @@ int maildrop_smtp(struct config *cfg, uid_t uid, FILE *in, FILE *out)
     }
     smtpd_path_free(&path);
     maildrop_sub_free(&sub);
+    mem_free(host);
     buf_free(&reply);
     buf_free(&err);
     free(line);

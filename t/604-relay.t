@@ -20,7 +20,7 @@ body one | swaks --server 127.0.0.1:$PORT --from alice@mx.test --to bob@remote.e
     --data - >/dev/null 2>&1
 ok "both recipients sent" log_has "to=<carol@remote\.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$SINK_PORT, .*status=sent \(250 "
 ok "bob sent too" log_has "to=<bob@remote\.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$SINK_PORT, .*dsn=2\.0\.0, status=sent"
-wait_for 5 test "$(count "$T/sink")" -ge 1
+wait_for 5 'test "$(count "$T/sink")" -ge 1'
 is "$(count "$T/sink")" 1 "one transaction carried both recipients"
 f=$(find "$T/sink" -type f | head -1)
 got=$(cat "$f")
@@ -35,7 +35,7 @@ sed -n '/^Subject: relay test one$/,$p' "$f" | sed -e :a -e '/^\n*$/{$d;N;ba' -e
 body one | sed -n '/^Subject/,$p' > "$T/want.txt"
 same_file "$T/got.txt" "$T/want.txt" "the content arrives byte for byte (dots, blank and indented lines)"
 like "$got" '^	by mx\.test \(mailsift\) with ESMTP id ' "our Received: header is on top of it"
-ok "the queue is empty" wait_for 5 test "$(qcount active)$(qcount deferred)$(qcount incoming)" = 000
+ok "the queue is empty" wait_for 5 'test "$(qcount active)$(qcount deferred)$(qcount incoming)" = 000'
 mta_stop
 stop_bg "$SINK_PID"
 
@@ -49,19 +49,19 @@ send() {
 }
 
 send pipe a@remote.example,b@remote.example
-ok "pipelined: delivered" wait_for 10 test -f "$T/sk/1.env"
+ok "pipelined: delivered" wait_for 10 'test -f "$T/sk/1.env"'
 like "$(cat "$T/sk/transcript")" '^MAIL\|RCPT\|RCPT\|DATA$' "MAIL, both RCPT and DATA in one write (PIPELINING)"
 
 : > "$T/sk/transcript"
 echo "ext 8BITMIME, ENHANCEDSTATUSCODES" > "$T/sk.rules"
 send nopipe c@remote.example,d@remote.example
-ok "without PIPELINING: delivered" wait_for 10 test -f "$T/sk/2.env"
+ok "without PIPELINING: delivered" wait_for 10 'test -f "$T/sk/2.env"'
 is "$(grep -c '|' "$T/sk/transcript")" 0 "one command per write without PIPELINING"
 like "$(cat "$T/sk/transcript")" '^RCPT$' "RCPT TO alone"
 
 echo "ehlo 502 5.5.2 Error: command not recognized" > "$T/sk.rules"
 send helo e@remote.example
-ok "EHLO refused: delivered" wait_for 10 test -f "$T/sk/3.env"
+ok "EHLO refused: delivered" wait_for 10 'test -f "$T/sk/3.env"'
 like "$(head -1 "$T/sk/3.env")" '^HELO mx\.test$' "HELO after the refused EHLO"
 
 cat > "$T/sk.rules" <<'EOF'
@@ -69,13 +69,13 @@ rcpt bad@remote.example 550 5.1.1 <bad@remote.example>: Recipient address reject
 rcpt later@remote.example 450 4.2.0 <later@remote.example>: Recipient address rejected: Greylisted
 EOF
 send mixed good@remote.example,bad@remote.example,later@remote.example
-ok "per recipient: the good one is sent" wait_for 10 test -f "$T/sk/4.env"
+ok "per recipient: the good one is sent" wait_for 10 'test -f "$T/sk/4.env"'
 is "$(grep -c '^RCPT' "$T/sk/4.env")" 1 "and only it reached the message"
 ok "the 550 bounces that recipient alone" \
    log_has "to=<bad@remote\.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$SINK_PORT, .*dsn=5\.1\.1, status=bounced \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 550 5\.1\.1 <bad@remote\.example>: Recipient address rejected: User unknown \(in reply to RCPT TO command\)\)"
 ok "the 450 defers it" \
    log_has "to=<later@remote\.example>, .*dsn=4\.2\.0, status=deferred \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 450 4\.2\.0 .*Greylisted \(in reply to RCPT TO command\)\)"
-ok "the message waits in deferred/ for later@" wait_for 10 test "$(qcount deferred)" = 1
+ok "the message waits in deferred/ for later@" wait_for 10 'test "$(qcount deferred)" = 1'
 
 : > "$T/sk.rules"
 echo "mail 553 5.7.1 <alice@mx.test>: Sender address rejected: not ours" > "$T/sk.rules"

@@ -4,11 +4,12 @@
 #                                      mta_start, mta_stop, log_has, msgs, delivered)
 #   sinkd_start NAME                  t/data/relay/sinkd.pl with rules $T/NAME.rules,
 #                                     captures in $T/NAME/; sets SINK_PORT, SINK_PID
-#   sink_start NAME [smtp-sink options]  Postfix's smtp-sink capturing into $T/NAME/;
-#                                     sets SINK_PORT, SINK_PID
+#   sink_start NAME [smtp-sink options]  Postfix's smtp-sink capturing into $T/NAME/
+#                                     (on port $SINK_WANT_PORT when set); sets SINK_PORT, SINK_PID
 #   dnsd_start                        t/data/relay/dnsd.pl answering from $T/zone;
 #                                     sets DNS_PORT, DNS_PID
-#   wait_for SECONDS COMMAND...       until COMMAND succeeds (polling 20 times a second)
+#   wait_for SECONDS 'SHELL CODE'     until the code (evaluated each time) succeeds,
+#                                     polling 20 times a second
 #   count DIR                         files in DIR (not dot files), 0 when it is missing
 #   qcount QUEUE                      messages in $T/q/QUEUE
 need_cmd smtp-sink "Postfix's SMTP test server, the relay target"
@@ -27,7 +28,7 @@ wait_for() {
     _secs=$1
     shift
     _n=0
-    while ! "$@" >/dev/null 2>&1; do
+    while ! eval "$*" >/dev/null 2>&1; do
         _n=$((_n + 1))
         [ $_n -ge $((_secs * 20)) ] && return 1
         sleep 0.05
@@ -53,7 +54,7 @@ sink_start() {
     _name=$1
     shift
     mkdir -p "$T/$_name"
-    SINK_PORT=$(free_port)
+    SINK_PORT=${SINK_WANT_PORT:-$(free_port)}
     # As root, smtp-sink insists on a user to become; the capture directory is that user's.
     if [ "$(id -u)" = 0 ]; then
         chown nobody "$T/$_name"
