@@ -118,6 +118,7 @@ const struct config_param mta_params[] = {
 
     /* The SMTP client: relay delivery (smtp_transport.c). */
     { "relayhost", "" },
+    { "smtp_tcp_port", "smtp" },
     { "smtp_helo_name", "$myhostname" },
     { "smtp_host_lookup", "dns" },
     { "inet_protocols", "all" },

@@ -26,12 +26,33 @@
 #include "mta-core/dns_lookup.h"
 #include "mta-core/smtp_addr.h"
 
+/* smtp_port_parse - a port number or a TCP service name ("smtp"); 0, or -1 */
+int smtp_port_parse(const char *text, unsigned *port)
+{
+    struct servent *se;
+    char *stop;
+    long p;
+
+    if (*text == 0)
+        return -1;
+    p = strtol(text, &stop, 10);
+    if (*stop == 0) {
+        if (p < 1 || p > 65535)
+            return -1;
+        *port = (unsigned) p;
+        return 0;
+    }
+    if ((se = getservbyname(text, "tcp")) == NULL)
+        return -1;
+    *port = ntohs((unsigned short) se->s_port);
+    return 0;
+}
+
 /* smtp_nexthop_parse - "[host]:port", "[host]", "host:port", "host" */
-int smtp_nexthop_parse(const char *spec, struct smtp_nexthop *nh, struct buf *err)
+int smtp_nexthop_parse(const char *spec, unsigned default_port, struct smtp_nexthop *nh, struct buf *err)
 {
     const char *host = spec, *end, *port = NULL;
-    char *stop;
-    long p = SMTP_PORT;
+    unsigned p = default_port;
 
     memset(nh, 0, sizeof(*nh));
     while (*host == ' ' || *host == '\t')
@@ -60,23 +81,15 @@ int smtp_nexthop_parse(const char *spec, struct smtp_nexthop *nh, struct buf *er
         buf_printf(err, "malformed next hop \"%s\": no host", spec);
         return -1;
     }
-    if (port) {
-        p = strtol(port, &stop, 10);
-        if (*port == 0 || *stop || p < 1 || p > 65535) {
-            struct servent *se = getservbyname(port, "tcp");
-
-            if (se == NULL) {
-                buf_printf(err, "malformed next hop \"%s\": bad port", spec);
-                return -1;
-            }
-            p = ntohs((unsigned short) se->s_port);
-        }
+    if (port && smtp_port_parse(port, &p) < 0) {
+        buf_printf(err, "malformed next hop \"%s\": bad port", spec);
+        return -1;
     }
     nh->host = mem_strndup(host, (size_t) (end - host));
     /* An IPv6 literal may be written [ipv6:...] as in a domain literal. */
     if (strncasecmp(nh->host, "ipv6:", 5) == 0)
         memmove(nh->host, nh->host + 5, strlen(nh->host + 5) + 1);
-    nh->port = (unsigned) p;
+    nh->port = p;
     return 0;
 }
 

@@ -51,13 +51,16 @@ struct smtp_addr_conf {
     size_t address_limit;       /* smtp_mx_address_limit, 0: none */
 };
 
-int smtp_nexthop_parse(const char *spec, struct smtp_nexthop *nh, struct buf *err);
+int smtp_nexthop_parse(const char *spec, unsigned default_port, struct smtp_nexthop *nh, struct buf *err);
+int smtp_port_parse(const char *text, unsigned *port);
 void smtp_nexthop_free(struct smtp_nexthop *nh);
 int smtp_addr_resolve(const struct smtp_addr_conf *conf, const struct smtp_nexthop *nh, struct smtp_addr **list,
                       size_t *n, char *dsn, size_t dsnlen, struct buf *why);
 void smtp_addr_free(struct smtp_addr *list, size_t n);
 
 /*
+ * smtp_nexthop_parse() takes default_port (smtp_tcp_port) when the next
+ * hop names none.  smtp_port_parse() reads a port number or service name.
  * smtp_addr_resolve() returns 0 with the addresses to try, or -1 with an
  * enhanced status code in dsn ("4.4.3": try again later, "5.4.4": give
  * up) and why in Postfix's words ("Host or domain name not found. Name

@@ -120,7 +120,7 @@ static void smtp_rcpt_fail(struct smtp_session *s, struct smtp_rcpt *r, const ch
 static void smtp_fail_all(struct smtp_session *s, int accepted_only, const char *dsn, const char *relay,
                           const char *text)
 {
-    size_t i;
+    size_t i, kept = 0;
 
     for (i = 0; i < s->n; i++) {
         struct smtp_rcpt *r = &s->rcpts[i];
@@ -128,7 +128,11 @@ static void smtp_fail_all(struct smtp_session *s, int accepted_only, const char 
         if (r->status != SMTP_RCPT_OPEN || (accepted_only && !r->accepted))
             continue;
         smtp_rcpt_fail(s, r, dsn, relay, text);
+        kept += r->status == SMTP_RCPT_OPEN;
     }
+    /* Skipping to the next server is worth a line (a refused connection logs its own). */
+    if (kept && strcmp(relay, "none") != 0)
+        msg_info("%s: %s", s->msg->queue_id, text);
 }
 
 /* smtp_said - "host X[a] said: REPLY (in reply to CMD command)" for every open recipient */
@@ -673,6 +677,7 @@ static void smtp_session(struct smtp_session *s)
     io = smtp_conn_connect(&s->conn, (const struct sockaddr *) &a->sa, a->salen, conf->connect_timeout, &err);
     if (io != SMTP_IO_OK) {
         buf_printf(&text, "connect to %s:%u: %s", s->namaddr.data, port, err.data);
+        msg_info("%s", text.data);
         smtp_fail_all(s, 0, "4.4.1", "none", text.data);
         buf_free(&err);
         buf_free(&text);
@@ -712,7 +717,7 @@ void smtp_deliver(const struct smtp_conf *conf, const struct smtp_msg *msg, cons
 
     memset(&facts, 0, sizeof(facts));
     buf_init(&facts.why);
-    if (smtp_nexthop_parse(nexthop, &nh, &why) < 0) {
+    if (smtp_nexthop_parse(nexthop, conf->tcp_port, &nh, &why) < 0) {
         for (i = 0; i < n; i++) {
             rcpts[i].status = SMTP_RCPT_DEFERRED;
             snprintf(rcpts[i].dsn, sizeof(rcpts[i].dsn), "4.3.5");

@@ -31,6 +31,7 @@ struct smtp_conf {
     char *helo_name;            /* smtp_helo_name */
     char *myhostname;
     char *relayhost;            /* "" for MX delivery */
+    unsigned tcp_port;          /* smtp_tcp_port: where a next hop without :port listens */
     struct smtp_addr_conf addr;
     long connect_timeout;
     long helo_timeout;

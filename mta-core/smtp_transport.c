@@ -4,7 +4,7 @@
  * batching key that lets one delivery carry several recipients of a
  * message, and the delivery itself in the delivery process.
  *
- * Settings: relayhost, smtp_helo_name, smtp_host_lookup, inet_protocols,
+ * Settings: relayhost, smtp_tcp_port, smtp_helo_name, smtp_host_lookup, inet_protocols,
  * smtp_address_preference, smtp_mx_address_limit, smtp_mx_session_limit,
  * smtp_destination_recipient_limit, smtp_*_timeout, smtp_tls_security_level,
  * smtp_always_send_ehlo, smtp_never_send_ehlo, smtp_skip_5xx_greeting,
@@ -67,6 +67,10 @@ int smtp_conf_init(struct smtp_conf *conf, struct config *cfg, struct buf *err)
     conf->myhostname = mem_strdup(config_get(cfg, "myhostname"));
     conf->relayhost = mem_strdup(config_get(cfg, "relayhost"));
     conf->addr.myhostname = conf->myhostname;
+    if (smtp_port_parse(config_get(cfg, "smtp_tcp_port"), &conf->tcp_port) < 0) {
+        buf_printf(err, "smtp_tcp_port: \"%s\" is not a port or a TCP service", config_get(cfg, "smtp_tcp_port"));
+        goto bad;
+    }
     for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
         if (smtp_conf_time(cfg, times[i].name, (long *) ((char *) conf + times[i].off), err) < 0)
             goto bad;
@@ -168,7 +172,7 @@ int smtp_conf_init(struct smtp_conf *conf, struct config *cfg, struct buf *err)
     if (*conf->relayhost) {
         struct smtp_nexthop nh;
 
-        if (smtp_nexthop_parse(conf->relayhost, &nh, err) < 0) {
+        if (smtp_nexthop_parse(conf->relayhost, conf->tcp_port, &nh, err) < 0) {
             buf_printf(err, " (relayhost)");
             goto bad;
         }

@@ -127,22 +127,22 @@ int main(void)
     is_int(e.ext, 0, "a one-line EHLO reply offers nothing");
 
     /* relayhost syntax */
-    ok(smtp_nexthop_parse("[mail.example.org]:2525", &nh, &err) == 0 && nh.no_mx && nh.port == 2525 &&
+    ok(smtp_nexthop_parse("[mail.example.org]:2525", 25, &nh, &err) == 0 && nh.no_mx && nh.port == 2525 &&
            strcmp(nh.host, "mail.example.org") == 0,
        "[host]:port: no MX lookup, that port");
     smtp_nexthop_free(&nh);
-    ok(smtp_nexthop_parse("example.org", &nh, &err) == 0 && !nh.no_mx && nh.port == 25, "host: MX lookup, port 25");
+    ok(smtp_nexthop_parse("example.org", 25, &nh, &err) == 0 && !nh.no_mx && nh.port == 25, "host: MX lookup, port 25");
     smtp_nexthop_free(&nh);
-    ok(smtp_nexthop_parse("example.org:submission", &nh, &err) == 0 && nh.port == 587, "a service name");
+    ok(smtp_nexthop_parse("example.org:submission", 25, &nh, &err) == 0 && nh.port == 587, "a service name");
     smtp_nexthop_free(&nh);
-    ok(smtp_nexthop_parse("[ipv6:::1]", &nh, &err) == 0 && strcmp(nh.host, "::1") == 0, "[ipv6:...]");
+    ok(smtp_nexthop_parse("[ipv6:::1]", 25, &nh, &err) == 0 && strcmp(nh.host, "::1") == 0, "[ipv6:...]");
     smtp_nexthop_free(&nh);
     buf_reset(&err);
-    ok(smtp_nexthop_parse("[unclosed", &nh, &err) < 0, "an unclosed bracket is an error: %s", err.data);
+    ok(smtp_nexthop_parse("[unclosed", 25, &nh, &err) < 0, "an unclosed bracket is an error: %s", err.data);
     buf_reset(&err);
-    ok(smtp_nexthop_parse("host:99999", &nh, &err) < 0, "a port out of range: %s", err.data);
+    ok(smtp_nexthop_parse("host:99999", 25, &nh, &err) < 0, "a port out of range: %s", err.data);
     buf_reset(&err);
-    ok(smtp_nexthop_parse(":25", &nh, &err) < 0, "no host: %s", err.data);
+    ok(smtp_nexthop_parse(":25", 25, &nh, &err) < 0, "no host: %s", err.data);
 
     smtp_reply_free(&r);
     smtp_ehlo_free(&e);
