@@ -7,11 +7,15 @@
  * queue_create()/queue_commit() into maildrop/incoming/ (sender,
  * recipients, MAIL FROM parameters, the full name for From:, the content
  * as it came), fsynced and renamed there in one step; the daemon never
- * sees half a file.  maildrop/incoming is world-writable and sticky
- * (1777, as /tmp: nobody can remove or read another user's file), and the
- * directories above it can be traversed but not listed (0711), so any
- * local user or program (cron, procsort's "! address" forwards) can
- * submit while the daemon is down; the mail waits there, never lost.
+ * sees half a file.  maildrop/incoming is world-writable, sticky and
+ * set-group-id (3777, as /tmp, plus the group: nobody can remove another
+ * user's file, and every file takes the daemon's group), each file is
+ * mode 0640 (its owner and the daemon read it, nobody else), and the
+ * directories above can be traversed but not listed (0711).  So any local
+ * user or program (cron, procsort's "! address" forwards running as the
+ * recipient) can submit, also while the daemon is down: the mail waits
+ * there, never lost.  (Postfix reaches the same with a setgid postdrop
+ * program; this needs no privileged program at all.)
  *
  * The pickup (in the queue manager's process, once a second) treats each
  * file as untrusted: it must be a regular file with one link, parse as a

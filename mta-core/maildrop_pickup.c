@@ -55,7 +55,12 @@ static int maildrop_mkdir(const char *path, mode_t mode, struct buf *err)
     return 0;
 }
 
-/* maildrop_init_dirs - queue_directory traversable, maildrop/incoming writable by all (sticky) */
+/*
+ * maildrop_init_dirs - queue_directory traversable, maildrop/incoming
+ * writable by all, sticky, and set-group-id: each file takes the
+ * directory's group, the daemon's, and mta-sendmail makes it readable by
+ * that group only
+ */
 int maildrop_init_dirs(const char *queue_dir, struct buf *err)
 {
     struct buf path = BUF_INIT;
@@ -75,7 +80,7 @@ int maildrop_init_dirs(const char *queue_dir, struct buf *err)
     rc = maildrop_mkdir(path.data, 0711, err);
     if (rc == 0) {
         buf_printf(&path, "/%s", QUEUE_INCOMING);
-        rc = maildrop_mkdir(path.data, 01777, err);
+        rc = maildrop_mkdir(path.data, 03777, err);
     }
     buf_free(&path);
     return rc;
@@ -329,7 +334,7 @@ static int maildrop_convert(struct queue_file *qf, int fd, const struct queue_ms
 
 /* maildrop_take - one maildrop file into the queue; 1 taken, 0 not */
 static int maildrop_take(struct config *cfg, const char *queue_dir, const char *root, const char *id,
-                         const struct masq *mq, long size_limit, uid_t owner)
+                         const struct masq *mq, long size_limit)
 {
     uid_t uid;
     struct buf path = BUF_INIT, err = BUF_INIT, addr = BUF_INIT;
@@ -382,18 +387,8 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
             goto out;
         }
     }
-    /*
-     * The submitter is the file's owner; a file that root handed to the
-     * maildrop's owner (mta-sendmail run as root) says who it came from.
-     */
+    /* The submitter is the file's owner: the kernel's word, not the file's. */
     uid = st.st_uid;
-    if (st.st_uid == owner && (v = queue_msg_attr(md, "submitter_uid")) != NULL) {
-        char *end;
-        unsigned long u = strtoul(v, &end, 10);
-
-        if (*v && *end == 0)
-            uid = (uid_t) u;
-    }
     if ((qf = queue_create(queue_dir, &err)) == NULL) {
         msg_warn("maildrop %s: %s: will try again", id, err.data);
         goto out;
@@ -500,15 +495,8 @@ size_t maildrop_pickup(struct config *cfg)
         mq.myorigin = mem_strdup(config_get(cfg, "myorigin"));
         if (config_get_int(cfg, "message_size_limit", 0, 0x7fffffffL, &limit, &err) < 0)
             limit = 0;
-        struct stat st;
-        uid_t owner = (uid_t) -1;
-
-        buf_printf(&root, "/%s", QUEUE_INCOMING);
-        if (stat(root.data, &st) == 0)
-            owner = st.st_uid;
-        maildrop_root(&root, qd);
         for (i = 0; i < n; i++)
-            taken += (size_t) maildrop_take(cfg, qd, root.data, ids[i], &mq, limit, owner);
+            taken += (size_t) maildrop_take(cfg, qd, root.data, ids[i], &mq, limit);
         queue_ids_free(ids, n);
         mem_free(mq.myorigin);
         if (taken)

@@ -206,6 +206,19 @@ int maildrop_submit(struct maildrop_sub *s, FILE *in, char *id, struct buf *err)
         return EX_TEMPFAIL;
     }
     snprintf(id, QUEUE_ID_SIZE, "%s", queue_file_id(qf));
+    {
+        /* Readable by the daemon's group (the directory gives the file that group), nobody else. */
+        off_t start, end;
+        int fd = queue_content_fd(qf, &start, &end);
+
+        if (fd < 0 || fchmod(fd, 0640) < 0) {
+            buf_printf(err, "cannot make the maildrop file readable by the daemon: %s", strerror(errno));
+            queue_abort(qf);
+            mem_free(sender);
+            buf_free(&root);
+            return EX_TEMPFAIL;
+        }
+    }
     queue_set_sender(qf, sender);
     if (s->full_name) {
         struct buf fn = BUF_INIT;
@@ -297,30 +310,12 @@ int maildrop_submit(struct maildrop_sub *s, FILE *in, char *id, struct buf *err)
         }
         queue_add_rcpt(qf, s->rcpts[i], s->notify, "");
     }
-    /* Run as root, the file goes to the maildrop's owner, who would not be able to read it otherwise. */
-    if (geteuid() == 0) {
-        char uidtext[32];
-
-        snprintf(uidtext, sizeof(uidtext), "%lu", (unsigned long) s->uid);
-        queue_add_attr(qf, "submitter_uid", uidtext);
-    }
     if (queue_commit(qf, err) < 0) {
         qf = NULL;
         rc = EX_TEMPFAIL;
         goto out;
     }
     qf = NULL;
-    if (geteuid() == 0) {
-        struct buf path = BUF_INIT, dir = BUF_INIT;
-        struct stat st;
-
-        buf_printf(&dir, "%s/%s", root.data, QUEUE_INCOMING);
-        queue_path(&path, root.data, QUEUE_INCOMING, id);
-        if (stat(dir.data, &st) == 0 && st.st_uid != 0 && chown(path.data, st.st_uid, st.st_gid) < 0)
-            fprintf(stderr, "mta-sendmail: warning: chown %s: %s\n", path.data, strerror(errno));
-        buf_free(&path);
-        buf_free(&dir);
-    }
 out:
     if (qf)
         queue_abort(qf);

@@ -10,6 +10,8 @@
 # MAIL FROM says BODY=8BITMIME.
 . "$(dirname "$0")/lib/tap.sh"
 . "$TOP/t/data/relay/lib.sh"
+# The private Postfix comes from t/lib/postfix.sh (written for milterd's tests).
+[ -f "$TOP/t/lib/postfix.sh" ] || skip_all "t/lib/postfix.sh is not in this tree yet"
 . "$TOP/t/lib/postfix.sh"
 need_postfix
 

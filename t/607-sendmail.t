@@ -45,6 +45,19 @@ like "$m" '^Message-Id: <[0-9A-Za-z]+@mx\.test>$' "and Message-Id:"
 like "$m" '^written before the daemon ran$' "the body"
 is "$(count "$T/q/maildrop/incoming")" 0 "the maildrop is empty again"
 
+# Another user submits (the daemon reads the file through its group, no privileged program).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+    printf 'Subject: from nobody\n\nbody\n' |
+        setpriv --reuid=nobody --regid=nogroup --clear-groups "$TOP/mta-core/mta-sendmail" -C "$T/mta.conf" nina
+    is "$?" 0 "an unprivileged user submits: exit 0"
+    ok "and it is delivered" delivered nina 1
+    ok "as coming from that user" log_has ": uid=$(id -u nobody) from=<nobody@mx\.test>$"
+    f=$(find "$T/q/maildrop/incoming" -type f | head -1)
+    is "$f" "" "nothing left behind"
+else
+    skip 4 "not root: cannot submit as another user"
+fi
+
 # -f, -F
 printf 'Subject: ff\n\nbody ff\n' | $SM -f alice@mx.test -F "Alice Q. Example" carol
 ok "-f -F: delivered" delivered carol 1

@@ -24,6 +24,9 @@
 #   dot CODE TEXT              the reply after the message
 #   drop STAGE                 close the connection without a reply at
 #                              greeting, ehlo, mail, rcpt, data or dot
+#   starttls CODE TEXT         the reply to STARTTLS (offer it with "ext
+#                              STARTTLS"); after a 220, garbage instead of a
+#                              TLS handshake, and the connection closes
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -149,6 +152,13 @@ sub session {
             }
             $out->($reply);
             ($mail, @rcpts, @accepted) = ('');
+        } elsif ($verb eq 'STARTTLS') {
+            my $reply = $r->{starttls} // '220 2.0.0 Ready to start TLS';
+            $out->($reply);
+            next unless $reply =~ /^220/;
+            transcript('TLS-GARBAGE');
+            print $c "this is not a TLS server hello\r\n";
+            return;
         } elsif ($verb eq 'RSET') {
             ($mail, @rcpts, @accepted) = ('');
             $out->('250 2.0.0 Ok');
