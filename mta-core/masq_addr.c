@@ -421,7 +421,8 @@ static void masq_extract_one(void *ctx, size_t a, size_t b)
             buf_addch(&x->addr, s[i++]);
         }
     }
-    if (x->addr.len)
+    /* An address with a NUL byte in it is no address. */
+    if (x->addr.len && memchr(x->addr.data, 0, x->addr.len) == NULL)
         x->fn(x->ctx, x->addr.data);
 }
 

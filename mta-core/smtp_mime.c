@@ -185,7 +185,10 @@ static void smtp_mime_push(struct smtp_mime *m, const struct buf *boundary, int 
         return; /* not followed: its lines pass as they are */
     m->bounds = mem_realloc_array(m->bounds, m->nbounds + 1, sizeof(*m->bounds));
     b = &m->bounds[m->nbounds++];
-    b->text = mem_strndup(boundary->data, boundary->len);
+    /* Copied by length: a quoted boundary may hold any byte, NUL included. */
+    b->text = mem_alloc(boundary->len + 1);
+    memcpy(b->text, boundary->data, boundary->len);
+    b->text[boundary->len] = 0;
     b->len = boundary->len;
     b->def_ctype = digest ? CT_MESSAGE : CT_TEXT;
     b->def_stype = digest ? ST_RFC822 : ST_OTHER;
