@@ -29,3 +29,4 @@ LDLIBS_ALL += -lresolv
 # mta-sendmail(8), the sendmail-compatible submission command (maildrop_*.c).
 SBIN_PROGRAMS += mta-core/mta-sendmail
 mta-core/mta-sendmail: mta-core/sendmail.o mta-core/libmtacore.a libmatch/libmatch.a
+MAN_PAGES += man/mta-sendmail.8
