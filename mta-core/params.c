@@ -117,6 +117,7 @@ const struct config_param mta_params[] = {
     { "milter_macro_defaults", "" },
 
     /* The SMTP client: relay delivery (smtp_transport.c). */
+    { "default_transport", "smtp" },
     { "relayhost", "" },
     { "smtp_tcp_port", "smtp" },
     { "smtp_helo_name", "$myhostname" },

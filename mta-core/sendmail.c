@@ -216,6 +216,8 @@ int main(int argc, char **argv)
     case 'i':
         /* aliases(5) files are read as text by the daemon, reloaded when they change. */
         printf("mta-sendmail: nothing to do: mta-core reads alias_maps as text and notices changes\n");
+        maildrop_sub_free(&sub);
+        config_free(cfg);
         return EX_OK;
     case 's':
         if (optind < argc)

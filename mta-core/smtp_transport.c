@@ -4,7 +4,8 @@
  * batching key that lets one delivery carry several recipients of a
  * message, and the delivery itself in the delivery process.
  *
- * Settings: relayhost, smtp_tcp_port, smtp_helo_name, smtp_host_lookup, inet_protocols,
+ * Settings: default_transport (smtp, or error[:text] to bounce everything),
+ * relayhost, smtp_tcp_port, smtp_helo_name, smtp_host_lookup, inet_protocols,
  * smtp_address_preference, smtp_mx_address_limit, smtp_mx_session_limit,
  * smtp_destination_recipient_limit, smtp_*_timeout, smtp_tls_security_level,
  * smtp_always_send_ehlo, smtp_never_send_ehlo, smtp_skip_5xx_greeting,
@@ -33,6 +34,7 @@
 
 static struct smtp_conf smtp_transport_conf;
 static char *smtp_transport_owner;
+static char *smtp_transport_error; /* default_transport = error:TEXT: the text; NULL for smtp */
 
 /* smtp_conf_time - a time parameter */
 static int smtp_conf_time(struct config *cfg, const char *name, long *v, struct buf *err)
@@ -200,8 +202,19 @@ void smtp_conf_free(struct smtp_conf *conf)
 /* smtp_transport_init - in the daemon: the settings every delivery process inherits */
 static int smtp_transport_init(struct config *cfg, struct buf *err)
 {
+    const char *dt = config_get(cfg, "default_transport");
+
     smtp_conf_free(&smtp_transport_conf);
     mem_free(smtp_transport_owner);
+    mem_free(smtp_transport_error);
+    smtp_transport_error = NULL;
+    /* Postfix's names: smtp, or error[:text] (every relay target bounces, as error(8) does). */
+    if (strncmp(dt, "error", 5) == 0 && (dt[5] == 0 || dt[5] == ':')) {
+        smtp_transport_error = mem_strdup(dt[5] == ':' && dt[6] ? dt + 6 : "mail for this destination is not deliverable");
+    } else if (strcmp(dt, "smtp") != 0 && strncmp(dt, "smtp:", 5) != 0) {
+        buf_printf(err, "default_transport: \"%s\" is not smtp or error[:text]", dt);
+        return -1;
+    }
     smtp_transport_owner = mem_strdup(config_get(cfg, "mail_owner"));
     return smtp_conf_init(&smtp_transport_conf, cfg, err);
 }
@@ -275,6 +288,15 @@ static void smtp_transport_deliver(const struct qmgr_delivery *d, struct qmgr_re
         const struct queue_rcpt *r = &qm->rcpts[t->parent];
 
         smtp_rcpt_init(&rcpts[i], t->target, r->orcpt, r->notify);
+    }
+    if (smtp_transport_error) {
+        for (i = 0; i < n; i++) {
+            rcpts[i].status = SMTP_RCPT_BOUNCED;
+            snprintf(rcpts[i].dsn, sizeof(rcpts[i].dsn), "5.0.0");
+            buf_setstr(&rcpts[i].text, smtp_transport_error);
+            buf_setstr(&rcpts[i].relay, "none");
+        }
+        goto report;
     }
     if (smtp_privs_drop(&err) < 0) {
         for (i = 0; i < n; i++) {

@@ -5,7 +5,7 @@
 # when offered, HELO after a refused EHLO, a status per recipient (550 for
 # one bounces it alone, 450 defers it alone), 5xx to MAIL FROM, a server
 # that drops the connection, a SIZE limit, a server that is us (loop), and
-# the log lines for each.
+# the log lines for each; default_transport = error.
 . "$(dirname "$0")/lib/tap.sh"
 . "$TOP/t/data/relay/lib.sh"
 
@@ -105,4 +105,11 @@ ok "a 5xx greeting is a reason to try later (smtp_skip_5xx_greeting)" \
    log_has "to=<g@remote\.example>, .*dsn=4\.7\.1, status=deferred \(host 127\.0\.0\.1\[127\.0\.0\.1\] refused to talk to me: 554 5\.7\.1 no thanks\)"
 mta_stop
 stop_bg "$SINK_PID"
+
+# default_transport = error:text bounces every relay target, as Postfix's error(8) does.
+mta_start -o "default_transport=error:no relaying from this test"
+send err r@remote.example
+ok "default_transport = error: bounced with its text" \
+   log_has "to=<r@remote\.example>, relay=none, .*dsn=5\.0\.0, status=bounced \(no relaying from this test\)"
+mta_stop
 done_testing

@@ -28,6 +28,7 @@ myuid=$(id -u)
 
 # Mail submitted while the daemon is down waits in the maildrop (made by its first start).
 mta_start -c "$T/mta.conf"
+wait_for 10 'test -d "$T/q/maildrop/incoming"' || diag "no maildrop after the first start: $(cat "$MTA_LOG")"
 mta_stop
 printf 'Subject: early\n\nwritten before the daemon ran\n' | $SM bob
 is "$?" 0 "submitted while mta-core is down: exit 0"

@@ -40,6 +40,8 @@ myorigin = \$myhostname
 alias_maps = hash:$T/aliases
 recipient_delimiter = +
 mail_owner = $MQ_OWNER
+# Nothing leaves the machine: bounces to remote senders bounce in turn (and are dropped).
+default_transport = error:tests deliver nothing beyond this host
 EOF
 }
 

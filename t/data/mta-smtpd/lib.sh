@@ -15,7 +15,9 @@ MTA_DATA="$TOP/t/data/mta-smtpd"
 mta_start() {
     PORT=$(free_port)
     MTA_LOG="$T/mta.log"
-    start_bg "$MTA_LOG" mta-core -o queue_directory="$T/q" -o home_base="$T/home" \
+    # Nothing leaves the machine unless a test asks (MTA_DEFAULT_TRANSPORT=smtp and a relayhost).
+    start_bg "$MTA_LOG" mta-core -o "default_transport=${MTA_DEFAULT_TRANSPORT:-error:tests deliver nothing beyond this host}" \
+        -o queue_directory="$T/q" -o home_base="$T/home" \
         -o home_mailbox=Maildir/ -o smtpd_listen="127.0.0.1:$PORT ${MTA_LISTEN_EXTRA:-}" -o myhostname=mx.test \
         -o mydomain=test "$@"
     MTA_PID=$BG_PID

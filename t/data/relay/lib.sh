@@ -15,6 +15,8 @@
 need_cmd smtp-sink "Postfix's SMTP test server, the relay target"
 . "$TOP/t/data/mta-smtpd/lib.sh"
 RELAY_DATA="$TOP/t/data/relay"
+# The relay tests deliver by SMTP (only ever to servers they started on loopback).
+MTA_DEFAULT_TRANSPORT=smtp
 
 count() {
     find "$1" -maxdepth 1 -type f ! -name '.*' 2>/dev/null | wc -l
