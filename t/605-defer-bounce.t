@@ -8,7 +8,8 @@
 #   - 4xx for longer than maximal_queue_lifetime: a report too (expired);
 #   - one delay warning, never two (delay_warning_time);
 #   - NOTIFY=NEVER: no report;
-#   - a report that cannot be delivered is never reported in turn.
+#   - a report that cannot be delivered is never reported in turn, and one
+#     that can only wait expires after bounce_queue_lifetime.
 . "$(dirname "$0")/lib/tap.sh"
 . "$TOP/t/data/relay/lib.sh"
 need_cmd mtaq "the queue tool"
@@ -54,9 +55,10 @@ rcpt bad@remote.example 550 5.1.1 <bad@remote.example>: Recipient address reject
 rcpt slow@remote.example 450 4.2.0 <slow@remote.example>: Recipient address rejected: Greylisted, try later
 rcpt never@remote.example 550 5.1.1 <never@remote.example>: no such user
 rcpt someone@remote.example 550 5.1.1 <someone@remote.example>: no such user either
+rcpt grey@remote.example 450 4.7.1 <grey@remote.example>: greylisted forever
 EOF
 mta_start -o "relayhost=[127.0.0.1]:$SINK_PORT" -o minimal_backoff_time=1s -o maximal_backoff_time=1s \
-    -o queue_run_delay=1s -o maximal_queue_lifetime=4s -o delay_warning_time=1s
+    -o queue_run_delay=1s -o maximal_queue_lifetime=4s -o bounce_queue_lifetime=2s -o delay_warning_time=1s
 swaks --server 127.0.0.1:$PORT --from alice@mx.test --to bad@remote.example \
     --header "Subject: for bad" --header "X-Original: kept" --body "the original body" >/dev/null 2>&1
 ok "the report reaches the sender's mailbox" delivered alice 1
@@ -117,5 +119,14 @@ ok "the report to someone@remote.example bounces too" \
 ok "and is dropped: no report about a report" log_has ": no non-delivery notification for the null sender$"
 ok "the queue empties" wait_for 10 'test "$(qcount deferred)$(qcount active)$(qcount incoming)" = 000'
 is "$(grep -c 'sender non-delivery notification' "$MTA_LOG")" 3 "three reports in all (bad, slow, someone)"
+
+# A report that can only wait expires after bounce_queue_lifetime, and is dropped.
+swaks --server 127.0.0.1:$PORT --from grey@remote.example --to never@remote.example --body x >/dev/null 2>&1
+ok "the report to grey@ is deferred" log_has "to=<grey@remote\.example>, .*status=deferred .*greylisted forever"
+ok "then expires (bounce_queue_lifetime)" \
+   log_has "to=<grey@remote\.example>, relay=none, .*status=expired, returned to sender \(message expired: host"
+ok "and nothing more is sent about it" wait_for 10 'test "$(grep -c "no non-delivery notification for the null sender" "$MTA_LOG")" -ge 2'
+ok "the queue empties" wait_for 10 'test "$(qcount deferred)$(qcount active)$(qcount incoming)" = 000'
+is "$(grep -c 'sender non-delivery notification' "$MTA_LOG")" 4 "four reports in all: none about a report"
 mta_stop
 done_testing
