@@ -99,6 +99,40 @@ send loop z@remote.example
 ok "a server that calls itself by our name is us: the mail would loop" \
    log_has "to=<z@remote\.example>, .*dsn=5\.4\.6, status=bounced \(mail for 127\.0\.0\.1 loops back to myself\)"
 
+# SMTPUTF8: a UTF-8 address needs a server that offers it.
+utf8chat() {
+    chat <<S >/dev/null
+<
+> EHLO client.test
+<
+> MAIL FROM:<alice@mx.test> SMTPUTF8
+<
+> RCPT TO:<$1>
+<
+> DATA
+<
+> Subject: utf8
+>
+> body
+> .
+<
+> QUIT
+<
+S
+}
+: > "$T/sk.rules"
+utf8chat "j$(printf '\303\266')rg@remote.example"
+ok "SMTPUTF8 needed, not offered: bounced 5.6.7" \
+   log_has "dsn=5\.6\.7, status=bounced \(SMTPUTF8 is required, but was not offered by host 127\.0\.0\.1\[127\.0\.0\.1\]\)"
+utf8chat "ascii@remote.example"
+ok "SMTPUTF8 asked for, but nothing needs it: sent to a server without it" \
+   log_has "to=<ascii@remote\.example>, .*status=sent"
+echo "ext PIPELINING, 8BITMIME, SMTPUTF8" > "$T/sk.rules"
+n=$(count "$T/sk")
+utf8chat "k$(printf '\303\266')rg@remote.example"
+ok "offered: sent" wait_for 10 "test \$(count \"\$T/sk\") -gt $n"
+like "$(cat "$(ls -t "$T"/sk/*.env | head -1)")" '^MAIL FROM:<alice@mx\.test> SMTPUTF8$' "MAIL FROM with SMTPUTF8"
+
 echo "greeting 554 5.7.1 no thanks" > "$T/sk.rules"
 send greet g@remote.example
 ok "a 5xx greeting is a reason to try later (smtp_skip_5xx_greeting)" \
