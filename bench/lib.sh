@@ -81,7 +81,7 @@ bench_report() {
         if (d == "up") print (r >= 1.05 ? "better" : r <= 0.95 ? "WORSE" : "same")
         else print (r <= 0.95 ? "better" : r >= 1.05 ? "WORSE" : "same") }')
     printf '%-44s %-16s %11s %11s %8s  %-6s n=%s\n' "$1" "$2" "$(fmt "$_ours")" "$(fmt "$_peer")" \
-        "$(awk -v r="$_ratio" 'BEGIN { printf "%.2f", r }')" "$_verdict" "$_n"
+        "$(awk -v r="$_ratio" 'BEGIN { if (r == "-" || r == "") print "-"; else printf "%.2f\n", r }')" "$_verdict" "$_n"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$_ours" "$_peer" "$_ratio" "$_verdict" "$_n" \
         >> "$B/results.tsv"
 }

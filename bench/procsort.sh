@@ -15,6 +15,8 @@
 # the two programs did not do the same work and the benchmark fails.
 
 PS_N=$(bench_n 700 28)
+# The program measured as ours: BENCH_PROCSORT, e.g. an installed procsort.
+PS_OURS=${BENCH_PROCSORT:-$TOP/procsort/procsort}
 # The folders realistic.rc files into.  For the mbox runs each starts with
 # one message in it, as a mailbox in use does: procmail sleeps a second
 # before its first write into an empty mbox (so that atime < mtime, the
@@ -62,11 +64,11 @@ ps_tally() {
     done) | awk 'NF == 1 { n[$1]++; next } { n[$1] += $2 } END { for (f in n) print f, n[f] }' | sort
 }
 
-# ps_run PROG RC N INPUTS... - one benchloop run as the user; prints its line
+# ps_run WHO PROG RC N INPUTS... - one benchloop run as the user in a fresh
+# home, $B/ps/home-WHO; prints its line
 ps_run() {
-    _prog=$1 _rc=$2 _n=$3
-    shift 3
-    _home=$B/ps/home-$(basename "$_prog")
+    _home=$B/ps/home-$1 _prog=$2 _rc=$3 _n=$4
+    shift 4
     case "$_rc" in *mbox*) ps_home "$_home" mbox ;; *) ps_home "$_home" ;; esac
     _args=""
     for _m in "$@"; do _args="$_args -i $_m"; done
@@ -81,14 +83,14 @@ ps_case() {
     while [ "$_r" -le "$BENCH_REPEAT" ]; do
         if [ $((_r % 2)) = 1 ]; then _order="ours peer"; else _order="peer ours"; fi
         for _who in $_order; do
-            if [ "$_who" = ours ]; then _p=$TOP/procsort/procsort; else _p=$(command -v procmail); fi
-            if ! _line=$(ps_run "$_p" "$_rc" "$_cn" "$@" 2>"$B/ps/$_who.err"); then
-                bench_fail "$_name: $(basename "$_p") failed: $(head -3 "$B/ps/$_who.err") $(head -3 "$B/ps/home-$(basename "$_p")/errors")"
+            if [ "$_who" = ours ]; then _p=$PS_OURS; else _p=$(command -v procmail); fi
+            if ! _line=$(ps_run "$_who" "$_p" "$_rc" "$_cn" "$@" 2>"$B/ps/$_who.err"); then
+                bench_fail "$_name: $(basename "$_p") failed: $(head -3 "$B/ps/$_who.err") $(head -3 "$B/ps/home-$_who/errors")"
                 return 1
             fi
             eval "_line_$_who=\$_line"
         done
-        _a=$B/ps/home-procsort _b=$B/ps/home-procmail
+        _a=$B/ps/home-ours _b=$B/ps/home-peer
         _filed=$(ps_tally "$_b" | awk '{ n += $2 } END { print n + 0 }')
         if [ "$_filed" -lt "$_cn" ]; then
             bench_fail "$_name: procmail filed $_filed of $_cn messages: $(head -3 "$_b/errors")"
@@ -96,8 +98,9 @@ ps_case() {
         fi
         if [ "$(ps_tally "$_a")" != "$(ps_tally "$_b")" ]; then
             bench_fail "$_name: procsort and procmail filed the messages differently"
-            diff -u "$(ps_tally "$_b" > "$B/ps/t.peer"; echo "$B/ps/t.peer")" \
-                    "$(ps_tally "$_a" > "$B/ps/t.ours"; echo "$B/ps/t.ours")" | head -20
+            ps_tally "$_b" > "$B/ps/tally.procmail"
+            ps_tally "$_a" > "$B/ps/tally.procsort"
+            diff -u "$B/ps/tally.procmail" "$B/ps/tally.procsort" | head -20 | sed 's/^/  /'
             return 1
         fi
         bench_pair "$_name" "msgs/s" up "$(field rate "$_line_ours")" "$(field rate "$_line_peer")"
@@ -110,7 +113,7 @@ ps_case() {
     bench_report "$_name" "msgs/s" up
     bench_report "$_name" "CPU ms/msg" down
     bench_report "$_name" "peak RSS KB" down
-    echo "# folders: $(ps_tally "$B/ps/home-procsort" | tr '\n' ' ' | sed 's/ $//; s/\.\///g')" >> "$B/ps/folders"
+    echo "# folders: $(ps_tally "$B/ps/home-ours" | tr '\n' ' ' | sed 's/ $//; s/\.\///g')" >> "$B/ps/folders"
 }
 
 bench_procsort() {
