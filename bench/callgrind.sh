@@ -25,7 +25,7 @@ cg_count() {
 cg_procsort() {
     _name=$1 _rc=$2
     for _who in ours peer; do
-        if [ "$_who" = ours ]; then _p=$TOP/procsort/procsort; else _p=$B/cg/procmail; fi
+        if [ "$_who" = ours ]; then _p=$PS_OURS; else _p=$B/cg/procmail; fi
         _home=$B/cg/home-$_who
         _sum=0 _k=0
         for _m in $(echo "$PS_MSGS" | head -n "$CG_MSGS"); do

@@ -5,6 +5,9 @@
 #    (bench/data/gentable.pl): the cost of loading the table (one process,
 #    one lookup) and lookups per second over the lines of
 #    bench/data/genmail.pl's messages; the two must print the same results.
+#    And libmatch again without PCRE2's JIT (tablequery -J), against the
+#    same postmap runs: with many rules and short subjects (header lines)
+#    JIT code costs more than it saves, and this row shows by how much.
 # 2. milterd -t against postmap -bhm -q - (Postfix's own header/body
 #    query mode), one process per message, the 1000-rule table used as
 #    header_checks and body_checks alike.
@@ -81,6 +84,15 @@ mt_lookups() {
         _lp=$(mt_loop "table load (postmap)" -n "$MT_LOADS" -i /dev/null -- postmap -c "$B/mt/pf" -q "$_key" "$_t") || return 1
         _qo=$(mt_loop "lookups (libmatch)" -n 1 -i "$B/mt/keys" -- "$TOP/t/lib/tablequery" "$_t") || return 1
         _qp=$(mt_loop "lookups (postmap)" -n 1 -i "$B/mt/keys" -- postmap -c "$B/mt/pf" -q - "$_t") || return 1
+        # the same without PCRE2's JIT (table_open's TABLE_NO_JIT): what JIT costs here
+        _lj=$(mt_loop "table load (libmatch, no JIT)" -n "$MT_LOADS" -i /dev/null -- "$TOP/t/lib/tablequery" -J "$_t" "$_key") || return 1
+        _qj=$(mt_loop "lookups (libmatch, no JIT)" -n 1 -i "$B/mt/keys" -- "$TOP/t/lib/tablequery" -J "$_t") || return 1
+        bench_pair "1000-rule pcre table, no JIT: load" "CPU ms/start" down \
+            "$(awk -v c="$(field cpu "$_lj")" -v n="$MT_LOADS" 'BEGIN { printf "%.3f", c * 1000 / n }')" \
+            "$(awk -v c="$(field cpu "$_lp")" -v n="$MT_LOADS" 'BEGIN { printf "%.3f", c * 1000 / n }')"
+        bench_pair "1000-rule pcre table, no JIT: lookups" "CPU us/lookup" down \
+            "$(awk -v c="$(field cpu "$_qj")" -v n="$MT_KEYS" 'BEGIN { printf "%.3f", c * 1e6 / n }')" \
+            "$(awk -v c="$(field cpu "$_qp")" -v n="$MT_KEYS" 'BEGIN { printf "%.3f", c * 1e6 / n }')"
         bench_pair "1000-rule pcre table: load" "ms/start" down \
             "$(awk -v r="$(field rate "$_lo")" 'BEGIN { printf "%.3f", 1000 / r }')" \
             "$(awk -v r="$(field rate "$_lp")" 'BEGIN { printf "%.3f", 1000 / r }')"
@@ -99,6 +111,8 @@ mt_lookups() {
     bench_report "1000-rule pcre table: load" "CPU ms/start" down
     bench_report "1000-rule pcre table: lookups" "lookups/s" up
     bench_report "1000-rule pcre table: lookups" "CPU us/lookup" down
+    bench_report "1000-rule pcre table, no JIT: load" "CPU ms/start" down
+    bench_report "1000-rule pcre table, no JIT: lookups" "CPU us/lookup" down
 }
 
 mt_testmode() {

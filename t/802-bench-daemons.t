@@ -23,6 +23,8 @@ like "$(cat "$T/out")" '^== mta-core vs Postfix .*\(load [0-9.]+' "the mta secti
 : > "$T/rows"
 for m in "ms/start" "CPU ms/start"; do echo "1000-rule pcre table: load|$m" >> "$T/rows"; done
 for m in "lookups/s" "CPU us/lookup"; do echo "1000-rule pcre table: lookups|$m" >> "$T/rows"; done
+echo "1000-rule pcre table, no JIT: load|CPU ms/start" >> "$T/rows"
+echo "1000-rule pcre table, no JIT: lookups|CPU us/lookup" >> "$T/rows"
 for m in "msgs/s" "CPU ms/msg" "peak RSS KB"; do echo "milterd -t vs postmap -bhmq, 1000 rules|$m" >> "$T/rows"; done
 for c in "Postfix+milterd vs native, 4 KB MIME" "Postfix+milterd vs native, 57 KB PDF"; do
     for m in "msgs/s" "CPU ms/msg, all" "checks CPU ms/msg" "peak RSS KB" "PSS KB, cleanups"; do
