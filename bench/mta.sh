@@ -26,7 +26,6 @@ ma_count() {
 # ma_send PORT MESSAGE HOMES - N messages from C clients; prints the seconds
 # until all are in the Maildirs under HOMES
 ma_send() {
-    [ -n "${BENCH_TRACE:-}" ] && set -x
     _per=$((MA_N / MA_C))
     _want=$(($(ma_count "$3") + _per * MA_C))
     _t0=$(perl -MTime::HiRes=time -e 'printf "%.4f", time')
@@ -38,13 +37,13 @@ ma_send() {
         _pids="$_pids $!"
         _c=$((_c + 1))
     done
-    _bad=0; _acc_t0=$_t0
+    _bad=0
     for _p in $_pids; do wait "$_p" || _bad=1; done
     if [ "$_bad" = 1 ]; then
         echo "an smtp-source client failed: $(cat "$B/mta"/client*.out | head -3)" >&2
         return 1
     fi
-    _i=0; [ -n "${BENCH_TRACE2:-}" ] && perl -MTime::HiRes=time -e 'printf "clients done after %.2f s\n", time - $ARGV[0]' "$_t0" >&2
+    _i=0
     while [ "$(ma_count "$3")" -lt "$_want" ]; do
         _i=$((_i + 1))
         if [ "$_i" -gt "$MA_WAIT" ]; then
