@@ -394,21 +394,34 @@ void milter_chain_rcpt(struct milter_chain *mc, const char *const *argv,
 /*
  * milter_chain_rcpt_rejected - the SMTP server rejected this recipient
  * with reply; milters that asked for SMFIP_RCPT_REJ see it with Postfix's
- * error macros ({rcpt_mailer} "error", {rcpt_host} the status code,
- * {rcpt_addr} the text).  Their answers do not matter: done() gets continue.
+ * error macros (smtpd_milter.c): {rcpt_mailer} "error", {rcpt_host} the
+ * enhanced status code (the reply's second word) and {rcpt_addr} the text
+ * after the word that follows it, the "<address>:" of a Postfix-style reply
+ * ("554 5.7.1 <u@example.com>: Relay access denied" gives "Relay access
+ * denied"); a macro Postfix would leave undefined is not sent.  Only the
+ * first line of a multi-line reply counts.  Their answers do not matter:
+ * done() gets continue.
  */
 void milter_chain_rcpt_rejected(struct milter_chain *mc, const char *const *argv,
                                 const char *reply, milter_chain_done_fn done, void *ctx)
 {
-    const char *text = strlen(reply) > 4 ? reply + 4 : "";
-    size_t code_len = strcspn(text, " ");
+    struct buf text = BUF_INIT;
+    char *host, *sp, *addr = NULL;
 
     bare_addr(&mc->rcpt, argv[0]);
-    buf_setstr(&mc->payload, "");
-    buf_add(&mc->payload, text, code_len);
-    milter_chain_macro(mc, "{rcpt_host}", mc->payload.data);
-    milter_chain_macro(mc, "{rcpt_addr}", text[code_len] ? text + code_len + 1 : "");
+    buf_addstr(&text, strlen(reply) > 4 ? reply + 4 : "");
+    text.len = strcspn(text.data, "\r\n");
+    text.data[text.len] = 0;
+    host = text.data;
+    if ((sp = strchr(host, ' ')) != NULL) {
+        *sp = 0;
+        if ((addr = strchr(sp + 1, ' ')) != NULL)
+            addr++;
+    }
+    milter_chain_macro(mc, "{rcpt_host}", host);
+    milter_chain_macro(mc, "{rcpt_addr}", addr);
     milter_chain_macro(mc, "{rcpt_mailer}", "error");
+    buf_free(&text);
     mc->rcpt_error_macros = 1;
     buf_reset(&mc->payload);
     add_argv(&mc->payload, argv);
@@ -462,6 +475,7 @@ void milter_chain_abort(struct milter_chain *mc)
         milter_conn_abort(mc->conn[i]);
     milter_chain_macro(mc, "{mail_addr}", NULL);
     milter_chain_macro(mc, "{rcpt_addr}", NULL);
+    milter_chain_macro(mc, "i", NULL);
     buf_reset(&mc->sender);
     buf_reset(&mc->rcpt);
 }

@@ -153,7 +153,10 @@ static void session_event(void *state, struct smtpd_hook_call *call, const struc
         milter_chain_mail(ms->mc, set_argv(ms, ev), chain_done, ms);
         break;
     case SMTPD_STAGE_RCPT:
-        milter_chain_rcpt(ms->mc, set_argv(ms, ev), chain_done, ms);
+        if (ev->rejected)
+            milter_chain_rcpt_rejected(ms->mc, set_argv(ms, ev), ev->rejected, chain_done, ms);
+        else
+            milter_chain_rcpt(ms->mc, set_argv(ms, ev), chain_done, ms);
         break;
     case SMTPD_STAGE_DATA:
         milter_chain_data(ms->mc, chain_done, ms);
@@ -176,7 +179,7 @@ static void session_event(void *state, struct smtpd_hook_call *call, const struc
 }
 
 static const struct smtpd_hook_ops milter_hook_ops = {
-    "milter", session_open, session_event, session_close
+    "milter", session_open, session_event, session_close, 1 /* SMFIP_RCPT_REJ */
 };
 
 /*

@@ -78,6 +78,31 @@ void smtpd_xact_reset(struct smtpd_session *s)
     smtpd_set_protocol(s, 0);
 }
 
+/*
+ * smtpd_xact_open - MAIL FROM: the message and its queue file.  The queue
+ * id exists from here on (hooks see it in msg->queue_id, milters as the
+ * "i" macro) and is the id the message is committed under; a transaction
+ * that ends without a commit removes the file (smtpd_xact_reset).  -1
+ * when no queue file can be made (the caller answers 451 4.3.0).
+ */
+static int smtpd_xact_open(struct smtpd_session *s)
+{
+    struct buf err = BUF_INIT;
+
+    s->qf = queue_create(smtpd_conf->queue_dir, &err);
+    if (s->qf == NULL) {
+        msg_warn("cannot create a queue file: %s", err.data);
+        buf_free(&err);
+        return -1;
+    }
+    buf_free(&err);
+    s->msg = smtpd_msg_new(smtpd_conf->queue_dir);
+    s->queue_id = mem_strdup(queue_file_id(s->qf));
+    s->msg->queue_id = mem_strdup(s->queue_id);
+    msg_info("%s: client=%s", s->queue_id, s->namaddr);
+    return 0;
+}
+
 /* smtpd_abort_done - the hooks heard about the abort; nothing to say to the client */
 static void smtpd_abort_done(struct smtpd_session *s)
 {
@@ -297,7 +322,10 @@ static void smtpd_mail(struct smtpd_session *s)
         smtpd_reply_text(s, s->denied.data);
         return;
     }
-    s->msg = smtpd_msg_new(smtpd_conf->queue_dir);
+    if (smtpd_xact_open(s) < 0) {
+        smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+        return;
+    }
     smtpd_msg_set_sender(s->msg, s->path.addr.data, s->path.args.data);
     s->msg->smtputf8 = utf8;
     s->msg->body_8bit = body8;
@@ -393,8 +421,7 @@ static void smtpd_data(struct smtpd_session *s)
                                                : "503 5.5.1 Error: need RCPT command");
         return;
     }
-    if (smtpd_data_begin(s) < 0)
-        smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+    smtpd_data_begin(s);
 }
 
 /* RSET, NOOP, QUIT, VRFY, HELP --------------------------------------------- */

@@ -2,8 +2,8 @@
  * smtpd_data.c - message content: DATA and BDAT, the hooks for headers,
  * body and end of message, and the hand-over to the queue.
  *
- * The queue file is created when content starts (so the queue id is known
- * for the Received: header, the log and the hooks), the message is built
+ * The queue file was created at MAIL FROM (smtpd_cmd.c: the queue id is
+ * known for the Received: header, the log and the hooks), the message is built
  * in smtpd_msg (headers in memory, body spooled), and only after the last
  * hook has answered at end of message is it written to the queue file,
  * committed (written, fsynced, renamed, directory fsynced: queue.h) and
@@ -384,30 +384,14 @@ static void smtpd_data_go(struct smtpd_session *s)
 }
 
 /*
- * smtpd_data_begin - DATA or the first BDAT: create the queue file (its id
- * names the message from now on), add our Received: header, ask the DATA
- * hooks.  Returns -1 when the queue file cannot be created (the caller
- * answers 451 4.3.0).
+ * smtpd_data_begin - DATA or the first BDAT: add our Received: header (with
+ * the queue id the transaction got at MAIL FROM), ask the DATA hooks.
  */
-int smtpd_data_begin(struct smtpd_session *s)
+void smtpd_data_begin(struct smtpd_session *s)
 {
-    struct buf err = BUF_INIT;
-
-    s->qf = queue_create(smtpd_conf->queue_dir, &err);
-    if (s->qf == NULL) {
-        msg_warn("cannot create a queue file: %s", err.data);
-        buf_free(&err);
-        return -1;
-    }
-    buf_free(&err);
-    s->queue_id = mem_strdup(queue_file_id(s->qf));
-    mem_free(s->msg->queue_id);
-    s->msg->queue_id = mem_strdup(s->queue_id);
-    msg_info("%s: client=%s", s->queue_id, s->namaddr);
     smtpd_received(s);
     memset(&s->ev, 0, sizeof(s->ev));
     smtpd_hooks_start(s, SMTPD_STAGE_DATA, smtpd_data_go);
-    return 0;
 }
 
 /*
@@ -461,10 +445,5 @@ void smtpd_bdat(struct smtpd_session *s)
         s->state = SMTPD_ST_BDAT;
         return;
     }
-    if (smtpd_data_begin(s) < 0) {
-        buf_setstr(&s->content_reply, "451 4.3.0 Error: queue file write error");
-        s->bdat_skip = 1;
-        s->bdat_failed = !last;
-        s->state = SMTPD_ST_BDAT;
-    }
+    smtpd_data_begin(s);
 }

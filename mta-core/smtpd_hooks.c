@@ -47,6 +47,12 @@ struct smtpd_hook_chain {
     void *ctx;
     struct smtpd_hook_call call;
     struct buf reply;           /* the deciding reply, as handed to done() */
+    /* A refused RCPT being shown to the later hooks that want to see it. */
+    int showing_rejected;
+    struct smtpd_event rej_ev;  /* the event, with .rejected set */
+    struct smtpd_verdict rej_verdict; /* the refusal that stands */
+    struct buf rej_rule;
+    const char *rej_label;
 };
 
 /* smtpd_hooks_register - add a hook at the end of the chain (start-up only) */
@@ -102,6 +108,7 @@ struct smtpd_hook_chain *smtpd_chain_open(const struct smtpd_client *client)
     buf_init(&chain->call.reply);
     buf_init(&chain->call.rule);
     buf_init(&chain->reply);
+    buf_init(&chain->rej_rule);
     return chain;
 }
 
@@ -119,6 +126,7 @@ void smtpd_chain_close(struct smtpd_hook_chain *chain)
     buf_free(&chain->call.reply);
     buf_free(&chain->call.rule);
     buf_free(&chain->reply);
+    buf_free(&chain->rej_rule);
     mem_free(chain);
 }
 
@@ -181,29 +189,32 @@ static void smtpd_chain_default(struct smtpd_hook_chain *chain, enum smtpd_actio
     }
 }
 
-/* smtpd_chain_finish - the run is decided: hand the verdict to the session */
-static void smtpd_chain_finish(struct smtpd_hook_chain *chain, const struct smtpd_verdict *v,
+/*
+ * smtpd_chain_settle - the deciding verdict with a reply that fits its
+ * action (the default when the hook gave none or a bad one) in
+ * chain->reply.
+ */
+static void smtpd_chain_settle(struct smtpd_hook_chain *chain, struct smtpd_verdict *out,
                                const char *label)
 {
-    struct smtpd_verdict out = *v;
     char want = 0;
 
-    if (out.action == SMTPD_DISCARD && chain->ev->stage <= SMTPD_STAGE_HELO) {
+    if (out->action == SMTPD_DISCARD && chain->ev->stage <= SMTPD_STAGE_HELO) {
         msg_warn("%s: DISCARD at %s is not possible; taken as TEMPFAIL",
                  *label ? label : "policy", smtpd_stage_name(chain->ev->stage));
-        out.action = SMTPD_TEMPFAIL;
-        out.reply = NULL;
+        out->action = SMTPD_TEMPFAIL;
+        out->reply = NULL;
     }
-    if (out.action == SMTPD_REJECT)
+    if (out->action == SMTPD_REJECT)
         want = '5';
-    else if (out.action == SMTPD_TEMPFAIL || out.action == SMTPD_SHUTDOWN)
+    else if (out->action == SMTPD_TEMPFAIL || out->action == SMTPD_SHUTDOWN)
         want = '4';
-    if (want && out.reply && !smtpd_reply_fits(out.reply, want)) {
+    if (want && out->reply && !smtpd_reply_fits(out->reply, want)) {
         struct buf shown = BUF_INIT;
         const char *p;
 
         /* The text is the hook's: show control characters, never pass them to the log. */
-        for (p = out.reply; *p && shown.len < 200; p++) {
+        for (p = out->reply; *p && shown.len < 200; p++) {
             if ((unsigned char) *p < ' ' || *p == 0x7f)
                 buf_printf(&shown, "\\x%02x", (unsigned char) *p);
             else
@@ -212,18 +223,57 @@ static void smtpd_chain_finish(struct smtpd_hook_chain *chain, const struct smtp
         msg_warn("%s: bad %s reply \"%s\"; using the default",
                  *label ? label : "policy", want == '5' ? "reject" : "tempfail", shown.data);
         buf_free(&shown);
-        out.reply = NULL;
+        out->reply = NULL;
     }
-    if (want && out.reply == NULL) {
-        smtpd_chain_default(chain, out.action);
+    if (want && out->reply == NULL) {
+        smtpd_chain_default(chain, out->action);
     } else if (want) {
-        buf_setstr(&chain->reply, out.reply);
+        buf_setstr(&chain->reply, out->reply);
     } else {
         buf_reset(&chain->reply);
     }
-    out.reply = want ? chain->reply.data : NULL;
+    out->reply = want ? chain->reply.data : NULL;
+}
+
+static void smtpd_chain_walk(struct smtpd_hook_chain *chain);
+
+/* smtpd_chain_finish - the run is decided: hand the verdict to the session */
+static void smtpd_chain_finish(struct smtpd_hook_chain *chain, const struct smtpd_verdict *v,
+                               const char *label)
+{
+    struct smtpd_verdict out = *v;
+    size_t i;
+
+    smtpd_chain_settle(chain, &out, label);
+    /* A refused recipient: first shown to the later hooks that want to see it. */
+    if (chain->ev->stage == SMTPD_STAGE_RCPT && !chain->showing_rejected
+        && (out.action == SMTPD_REJECT || out.action == SMTPD_TEMPFAIL)) {
+        for (i = chain->next; i < smtpd_hook_count; i++)
+            if (smtpd_hooks[i].ops->rejected_rcpt)
+                break;
+        if (i < smtpd_hook_count) {
+            chain->showing_rejected = 1;
+            chain->rej_ev = *chain->ev;
+            chain->rej_ev.rejected = chain->reply.data;
+            chain->ev = &chain->rej_ev;
+            chain->rej_verdict = out;
+            buf_setstr(&chain->rej_rule, out.rule ? out.rule : "");
+            chain->rej_verdict.rule = out.rule ? chain->rej_rule.data : NULL;
+            chain->rej_label = label;
+            smtpd_chain_walk(chain);
+            return;
+        }
+    }
     chain->busy = 0;
     chain->done(chain->ctx, &out, label);
+}
+
+/* smtpd_chain_shown - every hook that wanted it has seen the refused recipient */
+static void smtpd_chain_shown(struct smtpd_hook_chain *chain)
+{
+    chain->showing_rejected = 0;
+    chain->busy = 0;
+    chain->done(chain->ctx, &chain->rej_verdict, chain->rej_label);
 }
 
 /* smtpd_chain_walk - ask hooks from chain->next on, until one is pending or all answered */
@@ -235,6 +285,10 @@ static void smtpd_chain_walk(struct smtpd_hook_chain *chain)
         const struct smtpd_hook *hook = &smtpd_hooks[chain->next];
         struct smtpd_hook_call *call = &chain->call;
 
+        if (chain->showing_rejected && !hook->ops->rejected_rcpt) {
+            chain->next++;
+            continue;
+        }
         call->answered = 0;
         chain->in_event = 1;
         hook->ops->event(chain->state[chain->next], call, chain->ev);
@@ -242,12 +296,17 @@ static void smtpd_chain_walk(struct smtpd_hook_chain *chain)
         if (!call->answered)
             return; /* smtpd_hook_done() resumes the walk */
         chain->next++;
+        if (chain->showing_rejected)
+            continue; /* its verdict does not matter */
         if (call->verdict.action != SMTPD_CONTINUE && call->verdict.action != SMTPD_ACCEPT) {
             smtpd_chain_finish(chain, &call->verdict, hook->ops->name ? hook->ops->name : "");
             return;
         }
     }
-    smtpd_chain_finish(chain, &cont, "");
+    if (chain->showing_rejected)
+        smtpd_chain_shown(chain);
+    else
+        smtpd_chain_finish(chain, &cont, "");
 }
 
 /* smtpd_chain_run - ask every hook about one event; done() gets the verdict */
@@ -258,6 +317,7 @@ void smtpd_chain_run(struct smtpd_hook_chain *chain, const struct smtpd_event *e
         msg_panic("smtpd_chain_run: %s event while a hook is still busy",
                   smtpd_stage_name(ev->stage));
     chain->busy = 1;
+    chain->showing_rejected = 0;
     chain->next = 0;
     chain->ev = ev;
     chain->done = done;
@@ -288,7 +348,8 @@ void smtpd_hook_done(struct smtpd_hook_call *call, const struct smtpd_verdict *v
     if (chain->in_event)
         return; /* smtpd_chain_walk() goes on when event() returns */
     chain->next++;
-    if (call->verdict.action != SMTPD_CONTINUE && call->verdict.action != SMTPD_ACCEPT)
+    if (!chain->showing_rejected && call->verdict.action != SMTPD_CONTINUE
+        && call->verdict.action != SMTPD_ACCEPT)
         smtpd_chain_finish(chain, &call->verdict, hook->ops->name ? hook->ops->name : "");
     else
         smtpd_chain_walk(chain);

@@ -41,7 +41,7 @@
  *    Postfix sends it to milters) answers CONTINUE to those and reads
  *    ev->msg at EOM: headers in msg->headers, the body with
  *    smtpd_msg_body_read().  The session's queue id is in msg->queue_id
- *    from DATA on.
+ *    from MAIL on (the queue file exists from MAIL FROM).
  *
  * What the session does with a verdict:
  *   CONTINUE  ask the next hook; after the last one, go on as usual.
@@ -55,6 +55,11 @@
  *   DISCARD   accept the transaction and then drop the message silently
  *             (MAIL to EOM).  At CONNECT or HELO it is taken as TEMPFAIL.
  *   SHUTDOWN  reply (421 by default) and close the connection.
+ * A hook whose ops say rejected_rcpt is also shown, at RCPT, a recipient
+ * that an earlier hook refused (REJECT or TEMPFAIL), with ev->rejected set
+ * to the reply the client gets (as Postfix shows milters that negotiated
+ * SMFIP_RCPT_REJ the recipients its own checks rejected); its verdict on
+ * such an event is ignored and the earlier refusal stands.
  * Content-stage (HEADER, EOH, BODY) rejections are reported to the client
  * after the end of data; the rest of the content is read and dropped.
  * ABORT and UNKNOWN verdicts: ABORT's is ignored; UNKNOWN's reply is sent
@@ -135,6 +140,7 @@ struct smtpd_event {
     const char *value;              /* HEADER, as in smtpd_msg.h */
     const char *data;               /* BODY */
     size_t len;                     /* BODY */
+    const char *rejected;           /* RCPT: an earlier hook refused it with this reply */
 };
 
 struct smtpd_verdict {
@@ -150,6 +156,7 @@ struct smtpd_hook_ops {
     void *(*open)(void *hook_arg, const struct smtpd_client *client);
     void (*event)(void *state, struct smtpd_hook_call *call, const struct smtpd_event *ev);
     void (*close)(void *state);
+    int rejected_rcpt; /* also shown RCPTs an earlier hook refused (ev->rejected) */
 };
 
 /* smtpd_hooks_register - add a hook at the end of the chain (start-up only) */

@@ -347,7 +347,7 @@ static void policy_close(void *state)
     mem_free(ps);
 }
 
-static const struct smtpd_hook_ops policy_ops = { "", policy_open, policy_event, policy_close };
+static const struct smtpd_hook_ops policy_ops = { "", policy_open, policy_event, policy_close, 0 };
 
 /* smtpd_policy_init - read the policy settings and put the policy first in the chain */
 int smtpd_policy_init(struct config *cfg, struct buf *err)

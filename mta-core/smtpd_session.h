@@ -170,7 +170,7 @@ void smtpd_xact_reset(struct smtpd_session *s);
 void smtpd_tls_done(struct smtpd_session *s);
 
 /* smtpd_data.c */
-int smtpd_data_begin(struct smtpd_session *s);
+void smtpd_data_begin(struct smtpd_session *s);
 int smtpd_data_input(struct smtpd_session *s);
 void smtpd_bdat(struct smtpd_session *s);
 

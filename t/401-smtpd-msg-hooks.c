@@ -133,8 +133,8 @@ static void fake_answer(struct fake *f)
     smtpd_hook_done(call, &v);
 }
 
-static const struct smtpd_hook_ops fake_ops_a = { "", fake_open, fake_event, fake_close };
-static const struct smtpd_hook_ops fake_ops_m = { "milter", fake_open, fake_event, fake_close };
+static const struct smtpd_hook_ops fake_ops_a = { "", fake_open, fake_event, fake_close, 0 };
+static const struct smtpd_hook_ops fake_ops_m = { "milter", fake_open, fake_event, fake_close, 0 };
 
 static int got_done;
 static struct smtpd_verdict got;

@@ -48,7 +48,7 @@ is "$out" "554 5.7.1 <x@far.example>: Relay access denied
 554 5.7.1 <a@notrelay.test>: Relay access denied
 221 2.0.0 Bye" "outside mynetworks: only local and relay_domains destinations"
 ok "log: Postfix's reject line, with the rule" log_has \
-   "NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.2\]: 554 5\.7\.1 <x@far\.example>: Relay access denied; from=<s@example\.org> to=<x@far\.example> proto=ESMTP helo=<outside\.test> rule=relay control"
+   "[0-9A-Za-z]+: reject: RCPT from unknown\[127\.0\.0\.2\]: 554 5\.7\.1 <x@far\.example>: Relay access denied; from=<s@example\.org> to=<x@far\.example> proto=ESMTP helo=<outside\.test> rule=relay control"
 ok "log: the disconnect line counts the refusals" log_has \
    "disconnect from unknown\[127\.0\.0\.2\] ehlo=1 mail=1 rcpt=5/7 quit=1 commands=8/10"
 

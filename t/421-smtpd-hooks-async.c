@@ -153,7 +153,7 @@ static void late_close(void *state)
     mem_free(l);
 }
 
-static const struct smtpd_hook_ops late_ops = { "milter", late_open, late_event, late_close };
+static const struct smtpd_hook_ops late_ops = { "milter", late_open, late_event, late_close, 0 };
 
 /* The client (in the test process) ------------------------------------------ */
 
