@@ -5,7 +5,10 @@
  *
  * As procmail: a command with none of $SHELLMETAS in it (and that is not
  * "test") is split into words by procmail's own rules and run without a
- * shell; otherwise "$SHELL $SHELLFLAGS command" runs it as written.  The
+ * shell; otherwise "$SHELL $SHELLFLAGS command" runs it as written.  A
+ * word list execvp(3) cannot start is given to /bin/sh as a script, as
+ * procmail's shexec() does ("sh: cannot open ..."); "Failed to execute"
+ * only when /bin/sh cannot be started either.  The
  * program's stdin gets the text (with a final newline added unless the
  * text ends in an empty line or `r` was given, as procmail's dump() does
  * for pipes), its stdout is /dev/null unless we read it, its stderr is
@@ -32,6 +35,7 @@
 
 #define EVAL_RUN_CHUNK 65536 /* bytes read from a program at a time */
 #define EX_UNAVAILABLE_CODE 69
+#define EVAL_BINSH "/bin/sh" /* what runs a program that execvp() cannot, as procmail's shexec() */
 
 /* eval_cmd_init - an empty command */
 void eval_cmd_init(struct eval_cmd *cmd)
@@ -178,8 +182,19 @@ static void eval_child_exec(char **argv, int in_fd, int out_fd, int stdout_fd)
         close(out_fd);
     }
     signal(SIGPIPE, SIG_DFL);
-    if (argv[0] && *argv[0])
+    if (argv[0]) {
+        size_t n = 0;
+        char **shargv;
+
         execvp(argv[0], argv);
+        /* procmail's shexec(): not a program, so perhaps a shell script */
+        while (argv[n])
+            n++;
+        shargv = mem_array(n + 2, sizeof(*shargv));
+        shargv[0] = EVAL_BINSH;
+        memcpy(shargv + 1, argv, (n + 1) * sizeof(*shargv));
+        execv(EVAL_BINSH, shargv);
+    }
     plog_error("Failed to execute \"%s\"", argv[0] ? argv[0] : "");
     _exit(EX_UNAVAILABLE_CODE);
 }

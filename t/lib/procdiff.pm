@@ -266,10 +266,13 @@ sub snapshot {
             push @todo, $r if S_ISDIR($st[2]);
         }
     }
+    # listed in the order of the names shown: random unique names must not
+    # decide where an entry comes
+    my $shown_of = sub { join '/', map { exists $map{$_} ? $map{$_} : $_ } split m{/}, $_[0] };
     my @out;
-    for my $e (sort { $a->[0] cmp $b->[0] } @entries) {
+    for my $e (sort { $shown_of->($a->[0]) cmp $shown_of->($b->[0]) } @entries) {
         my ($r, $n, $st) = @$e;
-        my $shown = join '/', map { exists $map{$_} ? $map{$_} : $_ } split m{/}, $r;
+        my $shown = $shown_of->($r);
         next if $ignore && $shown =~ $ignore;
         my $mode = $st->[2];
         my $type = S_ISDIR($mode) ? 'dir' : S_ISLNK($mode) ? 'link' : S_ISREG($mode) ? 'file' : 'other';
