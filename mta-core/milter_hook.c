@@ -40,9 +40,12 @@ static struct milter_hook hook;
 static void *session_open(void *arg, const struct smtpd_client *client)
 {
     struct milter_hook *h = arg;
-    struct milter_session *ms = mem_zalloc(sizeof(*ms));
+    struct milter_session *ms;
 
     (void) client;
+    if (h->conf == NULL || h->conf->n == 0)
+        return NULL; /* no milters for this session (smtpd_milters is empty) */
+    ms = mem_zalloc(sizeof(*ms));
     ms->mc = milter_chain_new(h->base, h->conf);
     milter_chain_quiet(ms->mc); /* the session logs each decision, with the milter as the rule */
     buf_init(&ms->addr);
@@ -54,6 +57,8 @@ static void session_close(void *state)
 {
     struct milter_session *ms = state;
 
+    if (ms == NULL)
+        return;
     milter_chain_free(ms->mc);
     mem_free(ms->argv);
     buf_free(&ms->addr);
@@ -129,6 +134,12 @@ static void session_event(void *state, struct smtpd_hook_call *call, const struc
     const struct smtpd_client *cl = ev->client;
     char bits[16];
 
+    if (ms == NULL) {
+        static const struct smtpd_verdict cont = { SMTPD_CONTINUE, NULL, NULL };
+
+        smtpd_hook_done(call, &cont);
+        return;
+    }
     ms->call = call;
     ms->stage = ev->stage;
     ms->msg = ev->msg;
@@ -183,8 +194,9 @@ static const struct smtpd_hook_ops milter_hook_ops = {
 };
 
 /*
- * milter_hook_init - read the milter settings; with milters configured,
- * register the hook.  -1 and a reason on a bad setting.
+ * milter_hook_init - read the milter settings and register the hook (also
+ * without milters: a reload may add some, and the hook then serves the
+ * sessions that begin after it).  -1 and a reason on a bad setting.
  */
 int milter_hook_init(struct config *cfg, struct event_base *base, struct buf *err)
 {
@@ -192,13 +204,32 @@ int milter_hook_init(struct config *cfg, struct event_base *base, struct buf *er
 
     if (conf == NULL)
         return -1;
-    if (conf->n == 0) {
-        milter_conf_unref(conf);
-        return 0;
-    }
     milter_conf_unref(hook.conf);
     hook.conf = conf;
     hook.base = base;
     smtpd_hooks_register(&milter_hook_ops, &hook);
     return 0;
+}
+
+/*
+ * milter_hook_reload - SIGHUP: the milter settings of cfg for the sessions
+ * that begin from now on; sessions in progress keep the chain they have
+ * (each holds a reference to its configuration).  -1 and a reason, with
+ * the running settings kept, on a bad setting.
+ */
+int milter_hook_reload(struct config *cfg, struct buf *err)
+{
+    struct milter_conf *conf = milter_conf_new(cfg, err);
+
+    if (conf == NULL)
+        return -1;
+    milter_conf_unref(hook.conf);
+    hook.conf = conf;
+    return 0;
+}
+
+/* milter_hook_count - how many milters new sessions get */
+size_t milter_hook_count(void)
+{
+    return hook.conf ? hook.conf->n : 0;
 }

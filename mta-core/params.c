@@ -191,26 +191,68 @@ static void params_fill_names(struct config *cfg)
     buf_free(&err);
 }
 
+/* Where params_load() read the configuration from, for params_reload(). */
+static struct {
+    char *path;
+    char **overrides;
+    int noverride;
+    int must_exist;
+} params_source;
+
+/* params_try_load - the configuration, or NULL and err saying what is wrong */
+static struct config *params_try_load(const char *path, char *const *overrides, int noverride,
+                                      int must_exist, struct buf *err)
+{
+    struct config *cfg = config_new(mta_params);
+    int i, ret = 0;
+
+    if (path && (must_exist || access(path, F_OK) == 0) && config_load(cfg, path, err) < 0)
+        ret = -1;
+    for (i = 0; ret == 0 && i < noverride; i++)
+        if (config_set(cfg, overrides[i], err) < 0)
+            ret = -1;
+    if (ret == 0 && config_check(cfg, err) < 0)
+        ret = -1;
+    if (ret < 0) {
+        config_free(cfg);
+        return NULL;
+    }
+    params_fill_names(cfg);
+    return cfg;
+}
+
 /*
  * params_load - the configuration: the file (when path is not NULL; a
  * missing file is fatal only with must_exist), then the -o overrides, then
  * the computed names.  Any error is fatal: a daemon must not start with a
- * configuration it does not understand.
+ * configuration it does not understand.  The source is remembered for
+ * params_reload().
  */
 struct config *params_load(const char *path, char *const *overrides, int noverride, int must_exist)
 {
-    struct config *cfg = config_new(mta_params);
     struct buf err = BUF_INIT;
+    struct config *cfg = params_try_load(path, overrides, noverride, must_exist, &err);
     int i;
 
-    if (path && (must_exist || access(path, F_OK) == 0) && config_load(cfg, path, &err) < 0)
+    if (cfg == NULL)
         msg_fatal("%s", err.data);
-    for (i = 0; i < noverride; i++)
-        if (config_set(cfg, overrides[i], &err) < 0)
-            msg_fatal("%s", err.data);
-    if (config_check(cfg, &err) < 0)
-        msg_fatal("%s", err.data);
-    params_fill_names(cfg);
     buf_free(&err);
+    params_source.path = path ? mem_strdup(path) : NULL;
+    params_source.overrides = mem_array((size_t) noverride + 1, sizeof(char *));
+    for (i = 0; i < noverride; i++)
+        params_source.overrides[i] = mem_strdup(overrides[i]);
+    params_source.noverride = noverride;
+    params_source.must_exist = must_exist;
     return cfg;
+}
+
+/*
+ * params_reload - the configuration read again from where params_load()
+ * read it (the same file and -o overrides), or NULL and err saying why
+ * (SIGHUP: the running configuration stays).
+ */
+struct config *params_reload(struct buf *err)
+{
+    return params_try_load(params_source.path, params_source.overrides, params_source.noverride,
+                           params_source.must_exist, err);
 }

@@ -9,10 +9,12 @@
 #ifndef MAILSIFT_PARAMS_H
 #define MAILSIFT_PARAMS_H
 
+#include "libmatch/buf.h"
 #include "libmatch/config.h"
 
 extern const struct config_param mta_params[];
 
 struct config *params_load(const char *path, char *const *overrides, int noverride, int must_exist);
+struct config *params_reload(struct buf *err);
 
 #endif

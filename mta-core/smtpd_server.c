@@ -11,7 +11,8 @@
  *   4. as root, let the queue manager fork its privileged delivery
  *      helper (qmgr_init), then give up root (smtpd_privs_drop): from
  *      here on mta-core is mail_owner;
- *   5. start the queue manager in the same loop, and run the loop.  SIGHUP reloads the tables; SIGTERM and SIGINT stop
+ *   5. start the queue manager in the same loop, and run the loop.  SIGHUP
+ *      reloads the tables and the milter settings; SIGTERM and SIGINT stop
  *      accepting, close the sessions (an unfinished message was never
  *      acknowledged, so nothing accepted is lost) and exit 0.
  *
@@ -37,6 +38,7 @@
 #include "mta-core/maildrop.h"
 #include "mta-core/maps_lookup.h"
 #include "mta-core/milter_hook.h"
+#include "mta-core/params.h"
 #include "mta-core/queue.h"
 #include "mta-core/smtpd_server.h"
 #include "mta-core/smtpd_session.h"
@@ -170,6 +172,28 @@ void smtpd_queue_committed(const char *queue_id)
     qmgr_kick();
 }
 
+/*
+ * smtpd_reload_milters - SIGHUP: smtpd_milters and the milter_* settings
+ * read again from the configuration file (and -o) for new sessions; one
+ * that does not parse leaves the running settings alone and says why.
+ */
+static void smtpd_reload_milters(void)
+{
+    struct buf err = BUF_INIT;
+    struct config *cfg = params_reload(&err);
+
+    if (cfg == NULL || milter_hook_reload(cfg, &err) < 0) {
+        msg_warn("reload: %s; keeping the running milter settings", err.data);
+    } else {
+        msg_info("reload: smtpd_milters = %s (%zu milter%s) for new sessions",
+                 config_get(cfg, "smtpd_milters"), milter_hook_count(),
+                 milter_hook_count() == 1 ? "" : "s");
+    }
+    if (cfg)
+        config_free(cfg);
+    buf_free(&err);
+}
+
 /* smtpd_signal - SIGHUP reloads the tables; SIGTERM and SIGINT end the daemon */
 static void smtpd_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -178,6 +202,7 @@ static void smtpd_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGHUP) {
         msg_info("reload: reading the tables again");
         maps_reload_all();
+        smtpd_reload_milters();
         return;
     }
     msg_info("terminating on signal %d", (int) sig);
