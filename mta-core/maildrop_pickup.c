@@ -13,6 +13,10 @@
  * the sender and the -F full name); an empty line is put between header
  * and body when the message had none; the body as it came.
  *
+ * With non_smtpd_milters, the converted message goes to the milters
+ * before it is committed (maildrop_milter.c) and the maildrop file stays
+ * until they have decided.
+ *
  * Logged: "ID: uid=UID from=<sender>" as Postfix's pickup logs it.
  * Trusts: nothing in the maildrop but the kernel's word on the file's
  * owner.
@@ -33,6 +37,7 @@
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
 #include "mta-core/maildrop.h"
+#include "mta-core/maildrop_milter.h"
 #include "mta-core/masq_addr.h"
 #include "mta-core/queue.h"
 
@@ -346,9 +351,11 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
     char *mail_name = mem_strdup(config_get(cfg, "mail_name"));
     const char *v;
     size_t i;
-    int fd, taken = 0;
+    int fd = -1, taken = 0;
 
     queue_path(&path, root, QUEUE_INCOMING, id);
+    if (maildrop_milter_busy(id))
+        goto out; /* with the milters, or waiting to be tried again */
     fd = open(path.data, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         static time_t last_warned;
@@ -406,18 +413,50 @@ static int maildrop_take(struct config *cfg, const char *queue_dir, const char *
         queue_add_sender_param(qf, "RET", v);
     if ((v = queue_msg_param(md, "ENVID")) && strlen(v) <= 100 && maildrop_valid_addr(v, 0))
         queue_add_sender_param(qf, "ENVID", v);
-    for (i = 0; i < md->nrcpt; i++) {
-        masq_complete(myorigin, md->rcpts[i].address, &addr);
-        queue_add_rcpt(qf, addr.data,
-                       md->rcpts[i].notify & (QUEUE_NOTIFY_NEVER | QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE |
-                                              QUEUE_NOTIFY_DELAY),
-                       "");
-    }
     masq_complete(myorigin, md->sender, &addr);
     if (maildrop_convert(qf, fd, md, mq, addr.data, uid, myhostname, mail_name, &err) < 0) {
         maildrop_corrupt(queue_dir, path.data, id, err.data);
         queue_abort(qf);
         goto out;
+    }
+    if (maildrop_milter_enabled()) {
+        /* non_smtpd_milters decide first; the file stays until they have. */
+        struct maildrop_milter_args a;
+        char **rcpts = mem_array(md->nrcpt, sizeof(*rcpts));
+        int *notify = mem_array(md->nrcpt, sizeof(*notify));
+        struct buf one = BUF_INIT;
+
+        for (i = 0; i < md->nrcpt; i++) {
+            buf_reset(&one);
+            masq_complete(myorigin, md->rcpts[i].address, &one);
+            rcpts[i] = mem_strdup(one.data);
+            notify[i] = md->rcpts[i].notify & (QUEUE_NOTIFY_NEVER | QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE |
+                                               QUEUE_NOTIFY_DELAY);
+        }
+        msg_info("%s: uid=%lu from=<%s>", queue_file_id(qf), (unsigned long) uid, addr.data);
+        a.queue_dir = queue_dir;
+        a.maildrop_id = id;
+        a.maildrop_path = path.data;
+        a.qf = qf;
+        a.sender = addr.data;
+        a.rcpts = rcpts;
+        a.notify = notify;
+        a.nrcpt = md->nrcpt;
+        maildrop_milter_start(&a);
+        for (i = 0; i < md->nrcpt; i++)
+            mem_free(rcpts[i]);
+        mem_free(rcpts);
+        mem_free(notify);
+        buf_free(&one);
+        goto out;
+    }
+    for (i = 0; i < md->nrcpt; i++) {
+        buf_reset(&err);
+        masq_complete(myorigin, md->rcpts[i].address, &err);
+        queue_add_rcpt(qf, err.data,
+                       md->rcpts[i].notify & (QUEUE_NOTIFY_NEVER | QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE |
+                                              QUEUE_NOTIFY_DELAY),
+                       "");
     }
     {
         char newid[QUEUE_ID_SIZE];
@@ -530,6 +569,8 @@ void maildrop_start(struct event_base *base, struct config *cfg)
 
     if (maildrop_init_dirs(config_get(cfg, "queue_directory"), &err) < 0)
         msg_fatal("maildrop: %s", err.data);
+    if (maildrop_milter_init(base, cfg, &err) < 0)
+        msg_fatal("%s", err.data);
     maildrop_cfg = cfg;
     maildrop_tick = event_new(base, -1, EV_PERSIST, maildrop_tick_cb, NULL);
     if (maildrop_tick == NULL || event_add(maildrop_tick, &second) < 0)
@@ -544,4 +585,5 @@ void maildrop_stop(void)
     if (maildrop_tick)
         event_free(maildrop_tick);
     maildrop_tick = NULL;
+    maildrop_milter_stop();
 }

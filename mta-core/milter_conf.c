@@ -320,6 +320,15 @@ static int parse_one(const char *item, const struct milter_spec *global, struct 
  */
 struct milter_conf *milter_conf_new(struct config *cfg, struct buf *err)
 {
+    return milter_conf_new_list(cfg, "smtpd_milters", err);
+}
+
+/*
+ * milter_conf_new_list - the same, with the milters of another list
+ * parameter (non_smtpd_milters); the milter_* settings are shared.
+ */
+struct milter_conf *milter_conf_new_list(struct config *cfg, const char *list_param, struct buf *err)
+{
     struct milter_conf *conf = mem_zalloc(sizeof(*conf));
     struct milter_spec global;
     struct buf list = BUF_INIT, item = BUF_INIT;
@@ -365,7 +374,7 @@ struct milter_conf *milter_conf_new(struct config *cfg, struct buf *err)
     if (config_get(cfg, "myhostname"))
         milter_macro_set(&conf->fixed, "j", config_get(cfg, "myhostname"));
 
-    buf_addstr(&list, config_get(cfg, "smtpd_milters"));
+    buf_addstr(&list, config_get(cfg, list_param));
     cp = list.data;
     while ((r = next_item(&cp, &item, err)) > 0) {
         conf->v = mem_realloc_array(conf->v, conf->n + 1, sizeof(*conf->v));

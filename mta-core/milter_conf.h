@@ -52,6 +52,7 @@ struct milter_conf {
 };
 
 struct milter_conf *milter_conf_new(struct config *cfg, struct buf *err);
+struct milter_conf *milter_conf_new_list(struct config *cfg, const char *list_param, struct buf *err);
 struct milter_conf *milter_conf_ref(struct milter_conf *conf);
 void milter_conf_unref(struct milter_conf *conf);
 const char *milter_conf_action_name(enum milter_default action);

@@ -98,6 +98,7 @@ const struct config_param mta_params[] = {
 
     /* Milters (milter_conf.c): Postfix's names and defaults. */
     { "smtpd_milters", "" },
+    { "non_smtpd_milters", "" }, /* mail from the maildrop (maildrop_milter.c) */
     { "milter_default_action", "tempfail" },
     { "milter_protocol", "6" },
     { "milter_connect_timeout", "30s" },

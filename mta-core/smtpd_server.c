@@ -36,6 +36,7 @@
 #include "libmatch/msg.h"
 #include "mta-core/bounce_dsn.h"
 #include "mta-core/maildrop.h"
+#include "mta-core/maildrop_milter.h"
 #include "mta-core/maps_lookup.h"
 #include "mta-core/milter_hook.h"
 #include "mta-core/params.h"
@@ -188,6 +189,10 @@ static void smtpd_reload_milters(void)
         msg_info("reload: smtpd_milters = %s (%zu milter%s) for new sessions",
                  config_get(cfg, "smtpd_milters"), milter_hook_count(),
                  milter_hook_count() == 1 ? "" : "s");
+        if (maildrop_milter_reload(cfg, &err) < 0)
+            msg_warn("reload: %s; keeping the running non_smtpd_milters", err.data);
+        else
+            msg_info("reload: non_smtpd_milters = %s", config_get(cfg, "non_smtpd_milters"));
     }
     if (cfg)
         config_free(cfg);
