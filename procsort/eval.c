@@ -1042,7 +1042,7 @@ int eval_rcfile(struct eval *ev, const char *path, int checked)
 /* eval_deliver_default - the end of the rc files: $DEFAULT, then $ORGMAIL; 1 on success */
 int eval_deliver_default(struct eval *ev)
 {
-    const char *def = var_get_or("DEFAULT", ""), *org = var_get_or("ORGMAIL", "");
+    const char *def = var_str("DEFAULT"), *org = var_get_or("ORGMAIL", "");
     struct buf last = BUF_INIT, words = BUF_INIT;
     long written = 0;
     int ok = 0;

@@ -128,7 +128,7 @@ int folder_dump(int fd, enum folder_type type, const struct folder_msg *msg,
                 const struct folder_opts *opts, long *written);
 enum folder_type folder_parse(const char *name, struct buf *base);
 int folder_screen_mailbox(const char *path, uid_t uid, gid_t gid, const char *logname,
-                          const struct folder_opts *opts);
+                          const struct folder_opts *opts, gid_t *sgid);
 
 #define FOLDER_SCREEN_AUTOFORWARD (-2) /* exit EX_NOUSER, as procmail */
 
@@ -157,7 +157,10 @@ int folder_screen_mailbox(const char *path, uid_t uid, gid_t gid, const char *lo
  * before switching to the recipient), opts->umask = 077 as procmail
  * starts.  Returns 0 when the mailbox is fit, -1 when it cannot be made
  * so (procmail then leaves ORGMAIL empty), FOLDER_SCREEN_AUTOFORWARD for a
- * setuid/setgid mailbox (procmail exits EX_NOUSER, 67).
+ * setuid/setgid mailbox (procmail exits EX_NOUSER, 67).  *sgid (when
+ * sgid is not NULL) gets the group the mailbox's lockfile must be made
+ * with: the spool directory's where procmail keeps it (a spool the
+ * recipient does not own that is setgid or not world-writable), else gid.
  */
 
 #endif

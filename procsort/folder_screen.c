@@ -25,6 +25,13 @@
  * loose" is relaxed (group read/write allowed) unless the spool directory
  * is world-writable or the recipient's, as procmail's.
  *
+ * Debian's procmail is setgid to the spool directory's group (mail), and
+ * when the spool directory is not the recipient's and is setgid or not
+ * world-writable, procmail screens with UMASK 007 and gives a mailbox it
+ * creates that group (0660, recipient:mail).  Called as root, we can take
+ * any group, so we do the same; otherwise the UMASK is opts->umask and the
+ * group the recipient's (gid).
+ *
  * Trusts: the path (the recipient's ORGMAIL, from the passwd entry).
  */
 #include <errno.h>
@@ -42,6 +49,7 @@
 
 #define SCREEN_OVERRIDE_MASK (S_IXUSR | S_ISUID | S_ISGID | S_ISVTX) /* leave such a mailbox be */
 #define SCREEN_TRIES 4 /* create or check again after a race, at most */
+#define SCREEN_GROUPW_UMASK 007 /* procmail's GROUPW_UMASK: the spool group may write */
 
 /* screen_bogus_name - DIR/BOGUS.logname.INODE, where the bogus entry goes */
 static void screen_bogus_name(struct buf *out, const char *dir, const char *logname, ino_t ino)
@@ -61,10 +69,12 @@ static int screen_is_bogus(const struct stat *st, uid_t uid)
 /* screen_create - make the mailbox: exclusive, not through a symlink, owned by the recipient */
 static int screen_create(const char *path, uid_t uid, gid_t gid, mode_t umask_)
 {
+    mode_t old = umask(umask_);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                   (FOLDER_FILE_PERM & ~umask_) & 0666);
     struct stat st;
 
+    umask(old);
     if (fd < 0)
         return -1;
     if (geteuid() == 0 && fchown(fd, uid, gid) < 0) {
@@ -81,14 +91,14 @@ static int screen_create(const char *path, uid_t uid, gid_t gid, mode_t umask_)
 
 /* folder_screen_mailbox - check (and make safe) the system mailbox path for the recipient uid */
 int folder_screen_mailbox(const char *path, uid_t uid, gid_t gid, const char *logname,
-                          const struct folder_opts *opts)
+                          const struct folder_opts *opts, gid_t *sgid)
 {
     struct buf base = BUF_INIT, dir = BUF_INIT, bogus = BUF_INIT, lock = BUF_INIT;
     enum folder_type type = folder_parse(path, &base);
     struct stat st, ds;
     const char *slash;
     int accspooldir = 0, tries, checked, ret = -1;
-    mode_t loose;
+    mode_t loose, cumask = opts->umask;
 
     if (base.len == 0 || type == FOLDER_MAILDIR || type == FOLDER_MH) {
         ret = 0;
@@ -100,15 +110,27 @@ int folder_screen_mailbox(const char *path, uid_t uid, gid_t gid, const char *lo
     if (stat(dir.len ? dir.data : ".", &ds) == 0) {
         mode_t ww = S_IWGRP | S_IXGRP | S_IWOTH | S_IXOTH;
 
-        accspooldir = ((ds.st_mode & ww) == ww) << 1 | (ds.st_uid == uid);
+        int wwsdir = (ds.st_mode & ww) == ww;
+
+        accspooldir = wwsdir << 1 | (ds.st_uid == uid);
+        if (ds.st_uid != uid && ((ds.st_mode & S_ISGID) || !wwsdir)) {
+            /* the spool directory's group (procmail: when it is ours, setgid) */
+            if (geteuid() == 0)
+                cumask = SCREEN_GROUPW_UMASK;
+            gid = ds.st_gid;
+        } else if (ds.st_mode & S_ISGID) {
+            gid = ds.st_gid;
+        }
     } else if (dir.len) {
         (void) mkdir(dir.data, FOLDER_DIR_PERM);
     }
+    if (sgid)
+        *sgid = gid;
     for (tries = 0; tries < SCREEN_TRIES; tries++) {
         if (lstat(base.data, &st) < 0) {
             if (errno != ENOENT)
                 break;
-            if (screen_create(base.data, uid, gid, opts->umask) == 0) {
+            if (screen_create(base.data, uid, gid, cumask) == 0) {
                 ret = 0;
                 break;
             }
@@ -136,11 +158,11 @@ int folder_screen_mailbox(const char *path, uid_t uid, gid_t gid, const char *lo
             ret = FOLDER_SCREEN_AUTOFORWARD;
             goto out;
         }
-        loose = opts->umask & (accspooldir ? ~(mode_t) 0 : ~(mode_t) (S_IRGRP | S_IWGRP));
+        loose = cumask & (accspooldir ? ~(mode_t) 0 : ~(mode_t) (S_IRGRP | S_IWGRP));
         if (!(st.st_mode & SCREEN_OVERRIDE_MASK) && (st.st_mode & loose)) {
             folder_logf(&opts->log, FOLDER_LOG_ERROR, "Enforcing stricter permissions on \"%s\"",
                         base.data);
-            st.st_mode &= ~opts->umask;
+            st.st_mode &= ~cumask;
             (void) chmod(base.data, st.st_mode & 07777);
         }
         ret = 0;

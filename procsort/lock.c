@@ -6,6 +6,12 @@
  * which is atomic over NFS too; a link() that reports failure but did
  * happen (a lost NFS reply) is recognised by comparing the two names'
  * inodes, as procmail's rlink() does.
+ *
+ * The system mailbox's lockfile (lock_sysbox(), set for a delivery as
+ * root) is made and removed with the spool directory's group as our
+ * effective group, taken from the saved group id setup_become() kept, and
+ * given back at once: the one thing Debian's setgid-mail procmail uses its
+ * group for after becoming the recipient.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +21,15 @@
 #include <unistd.h>
 
 #include "libmatch/buf.h"
+#include "libmatch/mem.h"
+#include "libmatch/msg.h"
 #include "procsort/folder_name.h"
 #include "procsort/lock.h"
 
 #define LOCK_PERM 0444 /* procmail's LOCKperm */
+
+static char *lock_sysbox_path; /* the system mailbox's lockfile, see lock_sysbox() */
+static gid_t lock_sysbox_gid;  /* the group that may write the spool (our saved gid) */
 
 /* lock_opts_init - procmail's defaults */
 void lock_opts_init(struct lock_opts *opts)
@@ -101,8 +112,34 @@ static int lock_create(const char *path, mode_t umask_, time_t *fstime)
     return ret;
 }
 
-/* lock_acquire - take the dotlock path; 0, or -1 with the reason in err */
-int lock_acquire(const char *path, const struct lock_opts *opts, struct buf *err)
+/* lock_sysbox - path is the system mailbox's lockfile, made and removed with group gid */
+void lock_sysbox(const char *path, gid_t gid)
+{
+    mem_free(lock_sysbox_path);
+    lock_sysbox_path = path ? mem_strdup(path) : 0;
+    lock_sysbox_gid = gid;
+}
+
+/* lock_sysbox_enter - for the system mailbox's lockfile, the spool's group; 1 when taken */
+static int lock_sysbox_enter(const char *path)
+{
+    if (!lock_sysbox_path || strcmp(path, lock_sysbox_path) != 0 || getegid() == lock_sysbox_gid)
+        return 0;
+    return setegid(lock_sysbox_gid) == 0; /* when we cannot, we try as we are, as procmail */
+}
+
+/* lock_sysbox_leave - back to our own group */
+static void lock_sysbox_leave(int entered)
+{
+    int serrno = errno;
+
+    if (entered && setegid(getgid()) != 0)
+        msg_fatal("cannot give back group %ld: %s", (long) lock_sysbox_gid, strerror(errno));
+    errno = serrno;
+}
+
+/* lock_take - lock_acquire's work, as we are */
+static int lock_take(const char *path, const struct lock_opts *opts, struct buf *err)
 {
     int transient = LOCK_NFS_TRIES, triedforce = 0;
     struct stat st;
@@ -158,13 +195,25 @@ fail:
     return -1;
 }
 
+/* lock_acquire - take the dotlock path; 0, or -1 with the reason in err */
+int lock_acquire(const char *path, const struct lock_opts *opts, struct buf *err)
+{
+    int entered = lock_sysbox_enter(path), ret = lock_take(path, opts, err);
+
+    lock_sysbox_leave(entered);
+    return ret;
+}
+
 /* lock_release - remove the dotlock path; 0, or -1 when it would not go */
 int lock_release(const char *path, const struct lock_opts *opts)
 {
+    int entered = lock_sysbox_enter(path), ret = 0;
+
     folder_logf(&opts->log, FOLDER_LOG_VERBOSE, "Unlocking \"%s\"", path);
     if (unlink(path) < 0) {
         folder_logf(&opts->log, FOLDER_LOG_ERROR, "Couldn't unlock \"%s\"", path);
-        return -1;
+        ret = -1;
     }
-    return 0;
+    lock_sysbox_leave(entered);
+    return ret;
 }

@@ -26,6 +26,12 @@
  * the caller's timeout; a failure is logged ("Kernel-lock failed") and the
  * write goes on, as in procmail.
  *
+ * After a delivery as root has screened the system mailbox in a spool
+ * directory only its group may write (Debian: /var/mail, root:mail 2775),
+ * lock_sysbox() names that mailbox's lockfile and the group: locking and
+ * unlocking exactly that path switch the effective group to it (our saved
+ * group id) and back, as procmail's lockit() and unlock() do with sgid.
+ *
  * Trusts: the path names it is given (the evaluator expanded them).
  */
 #ifndef PROCSORT_LOCK_H
@@ -53,6 +59,7 @@ struct lock_opts {
 };
 
 void lock_opts_init(struct lock_opts *opts);
+void lock_sysbox(const char *path, gid_t gid);
 int lock_acquire(const char *path, const struct lock_opts *opts, struct buf *err);
 int lock_release(const char *path, const struct lock_opts *opts);
 int lock_kernel(int fd, long timeout, const struct lock_opts *opts);

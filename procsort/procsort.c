@@ -22,7 +22,9 @@
 #include "libmatch/msg.h"
 #include "procsort/cmdline.h"
 #include "procsort/eval.h"
+#include "procsort/folder.h"
 #include "procsort/lint.h"
+#include "procsort/lock.h"
 #include "procsort/mail.h"
 #include "procsort/plog.h"
 #include "procsort/rccheck.h"
@@ -124,7 +126,9 @@ static int run_rc(struct eval *ev, const char *path, int type, int warn_missing,
         return -1;
     }
     if (ok < 0) {
+        /* procmail then says it could not read it, warned or not */
         plog_error("Suspicious rcfile \"%s\"", path);
+        plog_error("Couldn't read \"%s\"", path);
         return -1;
     }
     plog_verbose("Rcfile: \"%s\"", path);
@@ -140,8 +144,49 @@ static int run_rc(struct eval *ev, const char *path, int type, int warn_missing,
     return eval_rcfile(ev, path, 1);
 }
 
-/* Deliver one message for one recipient (or the invoker); returns the exit status. */
-static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_user *user, int saved_stdout)
+static void screen_log(void *arg, int level, const char *line)
+{
+    (void) arg;
+    if (level == FOLDER_LOG_ERROR || level == FOLDER_LOG_NOTE)
+        plog_error("%s", line);
+    else if (level == FOLDER_LOG_VERBOSE)
+        plog_verbose("%s", line);
+}
+
+/*
+ * procmail's screenmailbox() for a delivery as root (-d): the recipient's
+ * system mailbox is made fit before we become the recipient (see
+ * folder_screen.c).  Returns 1 when it is fit, 0 when it cannot be made so
+ * (the caller drops ORGMAIL, as procmail), FOLDER_SCREEN_AUTOFORWARD for
+ * a SysV autoforwarding mailbox.  *sgid gets the group to keep for the
+ * mailbox's lockfile, which lock_sysbox() learns (procmail's defdeflock).
+ */
+static int screen_mailbox(const struct setup_user *user, gid_t *sgid)
+{
+    struct folder_opts fo;
+    struct buf path = BUF_INIT;
+    struct stat st;
+    int r;
+
+    folder_opts_init(&fo); /* procmail's defaults: UMASK 077, SUSPEND 16 */
+    fo.log.fn = screen_log;
+    buf_printf(&path, "%s/%s", SETUP_MAILSPOOL, user->name);
+    *sgid = user->gid;
+    r = folder_screen_mailbox(path.data, user->uid, user->gid, user->name, &fo, sgid);
+    if (r == 0 && lstat(path.data, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        buf_addstr(&path, fo.lockext ? fo.lockext : ".lock");
+        lock_sysbox(path.data, *sgid);
+    }
+    buf_free(&path);
+    return r == FOLDER_SCREEN_AUTOFORWARD ? r : r == 0;
+}
+
+/*
+ * Deliver one message for one recipient (or the invoker); returns the exit
+ * status.  sysmbox_fit is 0 when screening found the system mailbox unfit.
+ */
+static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_user *user, int saved_stdout,
+                   int sysmbox_fit)
 {
     struct eval *ev = eval_new(mail);
     int status = EX_TEMPFAIL_, didchd = 0, outcome = EVAL_END, i, first_rc = -1;
@@ -155,6 +200,15 @@ static int deliver(struct cmdline *cl, struct mail *mail, const struct setup_use
         var_unset("ORGMAIL");
     } else if (!var_get("ORGMAIL") || !*var_get("ORGMAIL")) {
         var_set("ORGMAIL", var_get_or("DEFAULT", ""));
+    }
+    if (!sysmbox_fit) {
+        /* procmail's nix_sysmbox: no ORGMAIL, and no DEFAULT where it was
+         * the same mailbox (only the setting: $DEFAULT stays) */
+        const char *org = var_get("ORGMAIL");
+
+        if (org && strcmp(org, var_str("DEFAULT")) == 0)
+            var_set_internal("DEFAULT", "");
+        var_unset("ORGMAIL");
     }
     if (cl->dry_run) {
         /* the trace goes to the real standard output, which setup_stdout() moved aside */
@@ -328,11 +382,12 @@ int main(int argc, char **argv)
         }
         if (geteuid() != getuid() && setuid(getuid()) != 0)
             msg_fatal("cannot drop privileges: %s", strerror(errno));
-        status = deliver(&cl, &mail, &user, saved_stdout);
+        status = deliver(&cl, &mail, &user, saved_stdout, 1);
     } else {
         for (i = 0; i < cl.nrecipients; i++) {
             pid_t pid = 0;
-            int st;
+            int st, fit;
+            gid_t sgid;
 
             if (cl.nrecipients > 1) {
                 fflush(0);
@@ -353,11 +408,17 @@ int main(int argc, char **argv)
             if (setup_find_user(cl.recipients[i], 0, &user) != 0) {
                 plog_error("Unknown user \"%s\"", cl.recipients[i]);
                 st = EX_NOUSER_;
-            } else if (setup_become(&user) != 0) {
+            } else if (geteuid() != 0 && getuid() != user.uid) {
+                plog_error("Insufficient privileges to deliver to \"%s\"", cl.recipients[i]);
+                st = EX_NOPERM_;
+            } else if ((sgid = user.gid, fit = geteuid() == 0 ? screen_mailbox(&user, &sgid) : 1)
+                       == FOLDER_SCREEN_AUTOFORWARD) {
+                st = EX_NOUSER_; /* procmail exits at once */
+            } else if (setup_become(&user, sgid) != 0) {
                 plog_error("Insufficient privileges to deliver to \"%s\"", cl.recipients[i]);
                 st = EX_NOPERM_;
             } else {
-                st = deliver(&cl, &mail, &user, saved_stdout);
+                st = deliver(&cl, &mail, &user, saved_stdout, fit);
             }
             setup_user_free(&user);
             if (cl.nrecipients > 1)

@@ -3,7 +3,10 @@
  *
  * Privileges are dropped in one place, setup_become(), in the fixed order
  * setgroups (initgroups), setresgid, setresuid, and any failure is fatal
- * (EX_TEMPFAIL: the MTA will retry).  Trusts the passwd database.
+ * (EX_TEMPFAIL: the MTA will retry).  The one thing kept is the saved
+ * group id the caller asks for (Debian's procmail keeps group mail the
+ * same way, for the system mailbox's lockfile).  Trusts the passwd
+ * database.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,14 +49,19 @@ void setup_user_free(struct setup_user *user)
     mem_free(user->shell);
 }
 
-/* setup_become - take the user's identity for good (only root can) */
-int setup_become(const struct setup_user *user)
+/*
+ * setup_become - take the user's identity for good (only root can); sgid
+ * stays our saved group id (the spool's group for the system mailbox's
+ * lockfile, see lock_sysbox(); user->gid when none is needed): exec()
+ * drops it, so no program we start has it.
+ */
+int setup_become(const struct setup_user *user, gid_t sgid)
 {
     if (geteuid() != 0)
         return getuid() == user->uid ? 0 : -1;
     if (initgroups(user->name, user->gid) != 0)
         msg_fatal("initgroups %s: %s", user->name, strerror(errno));
-    if (setresgid(user->gid, user->gid, user->gid) != 0)
+    if (setresgid(user->gid, user->gid, sgid) != 0)
         msg_fatal("setresgid %ld: %s", (long) user->gid, strerror(errno));
     if (setresuid(user->uid, user->uid, user->uid) != 0)
         msg_fatal("setresuid %ld: %s", (long) user->uid, strerror(errno));

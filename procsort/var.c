@@ -43,6 +43,7 @@ static struct var_text var_texts[] = {
     { "SHELLFLAGS", "-c", 0 },
     { "SENDMAIL", "/usr/sbin/sendmail", 0 },
     { "SENDMAILFLAGS", "-oi", 0 },
+    { "DEFAULT", "", 0 },
 };
 
 #define VAR_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -124,6 +125,23 @@ void var_unset(const char *name)
             mem_free(var_texts[i].value);
             var_texts[i].value = mem_strdup("");
         }
+}
+
+/*
+ * var_set_internal - change a text setting's internal copy alone (procmail
+ * empties DEFAULT's when the system mailbox is unfit, and leaves $DEFAULT)
+ */
+void var_set_internal(const char *name, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < VAR_COUNT(var_texts); i++)
+        if (strcmp(name, var_texts[i].name) == 0) {
+            mem_free(var_texts[i].value);
+            var_texts[i].value = mem_strdup(value);
+            return;
+        }
+    msg_panic("var_set_internal: %s is not a text setting", name);
 }
 
 /* var_num - the internal value of a numeric setting (LOCKSLEEP, ...) */

@@ -10,7 +10,7 @@
  *            LOGABSTRACT: an assignment that is not a number (nor on/off,
  *            yes/no, all) keeps the old value; var_num() reads it.
  *   strings  SHELLMETAS LOCKEXT MSGPREFIX TRAP SHELLFLAGS SENDMAIL
- *            SENDMAILFLAGS: the last value assigned, empty once the
+ *            SENDMAILFLAGS DEFAULT: the last value assigned, empty once the
  *            variable is unset (procmail assigns "" then); var_str()
  *            reads it.
  *
@@ -27,6 +27,7 @@ const char *var_get(const char *name);
 const char *var_get_or(const char *name, const char *defval);
 void var_set(const char *name, const char *value);
 void var_unset(const char *name);
+void var_set_internal(const char *name, const char *value);
 long var_num(const char *name);
 const char *var_str(const char *name);
 long var_parse_num(const char *text, long defval);

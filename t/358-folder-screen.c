@@ -5,7 +5,9 @@
  * symlink or a hard link is renamed BOGUS.$LOGNAME.INODE and replaced;
  * too loose permissions are tightened unless u+x is set; setuid means
  * autoforwarding; a stranger's lockfile is moved away; Maildir and MH
- * names are left alone.  Needs root (to chown to a recipient).
+ * names are left alone; the group the mailbox's lockfile needs is the
+ * setgid spool's, the recipient's in a world-writable one.  Needs root
+ * (to chown to a recipient).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #define RCPT_GID 54321
 
 static char spool[256], box[300];
+static gid_t sgid; /* the lockfile's group screen() reported */
 static struct buf logged = BUF_INIT;
 
 static void log_line(void *arg, int level, const char *line)
@@ -42,7 +45,7 @@ static int screen(void)
     o.suspend = 0;
     o.log.fn = log_line;
     buf_reset(&logged);
-    return folder_screen_mailbox(box, RCPT_UID, RCPT_GID, "rcpt", &o);
+    return folder_screen_mailbox(box, RCPT_UID, RCPT_GID, "rcpt", &o, &sgid);
 }
 
 static void make_box(mode_t mode, uid_t uid)
@@ -101,13 +104,15 @@ static long owner_of(const char *p)
     return lstat(p, &st) == 0 ? (long) st.st_uid : -1;
 }
 
+/* A new mailbox in the setgid spool: 0660, the recipient's, in the spool's group (as Debian's procmail). */
 static void fresh_box_ok(const char *what)
 {
-    struct stat st;
+    struct stat st, sp;
 
-    ok(lstat(box, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == RCPT_UID && st.st_nlink == 1
-           && (st.st_mode & 07777) == 0600 && st.st_size == 0,
-       "%s: a new empty 0600 mailbox of the recipient's", what);
+    ok(lstat(box, &st) == 0 && stat(spool, &sp) == 0 && S_ISREG(st.st_mode) && st.st_uid == RCPT_UID
+           && st.st_gid == sp.st_gid && st.st_nlink == 1 && (st.st_mode & 07777) == 0660
+           && st.st_size == 0,
+       "%s: a new empty 0660 mailbox of the recipient's, in the spool's group", what);
 }
 
 int main(void)
@@ -126,6 +131,8 @@ int main(void)
 
     is_int(screen(), 0, "a missing mailbox is made");
     fresh_box_ok("missing");
+    ok(stat(spool, &st) == 0 && sgid == st.st_gid, "its lockfile needs the setgid spool's group (%ld)",
+       (long) sgid);
 
     make_box(0600, RCPT_UID);
     is_int(screen(), 0, "a good mailbox passes");
@@ -167,9 +174,9 @@ int main(void)
     ok(stat(other.data, &st) == 0 && S_ISREG(st.st_mode), "the other name keeps its file");
     clear_bogus();
 
-    make_box(0644, RCPT_UID);
+    make_box(0646, RCPT_UID);
     screen();
-    is_int(mode_of(box), 0600, "too loose permissions are tightened to 0600");
+    is_int(mode_of(box), 0640, "too loose permissions are tightened (UMASK 007 in a setgid spool)");
     ok(strstr(logged.data, "Enforcing stricter permissions on \"") != NULL, "and logged");
     make_box(0660, RCPT_UID);
     screen();
@@ -195,6 +202,19 @@ int main(void)
     screen();
     ok(access(lock.data, F_OK) == 0, "the recipient's own lockfile stays");
     unlink(lock.data);
+
+    /* A world-writable spool (1777, like /tmp): UMASK stays 077, the recipient's group. */
+    chmod(spool, 01777);
+    unlink(box);
+    is_int(screen(), 0, "in a world-writable spool, a missing mailbox is made");
+    is_int((long) sgid, RCPT_GID, "and its lockfile needs no other group than the recipient's");
+    ok(lstat(box, &st) == 0 && st.st_uid == RCPT_UID && st.st_gid == RCPT_GID
+           && (st.st_mode & 07777) == 0600,
+       "0600, the recipient's, in the recipient's group");
+    make_box(0644, RCPT_UID);
+    screen();
+    is_int(mode_of(box), 0600, "too loose permissions are tightened to 0600 there");
+    chmod(spool, 02775);
 
     snprintf(box, sizeof(box), "%s/md/", spool);
     is_int(screen(), 0, "a Maildir name is not screened");
