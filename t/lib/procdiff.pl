@@ -26,6 +26,8 @@
 #                    ran: they must succeed, so the case shows what it says
 #   === ignore       a Perl regex of paths (as shown in the listing) to leave
 #                    out of the comparison, e.g. ^home/log$ for a verbose log
+#   === root-setup   /bin/sh commands run as root before delivery, with
+#                    RCPT, SPOOL (/var/mail/$RCPT) and HOME set: for -d cases
 #   === prefix       extra MSGPREFIX values whose directory names are unique;
 #                    DIR:PREFIX for one directory only (home/DIR; PREFIX may be empty)
 #   === stdout       "ignore" to leave stdout out of the comparison
@@ -40,6 +42,17 @@
 #   env:  HOME PATH=/usr/local/bin:/usr/bin:/bin LOGNAME USER SHELL=/bin/sh TZ=UTC LANG=C
 #   @VARS@: HOME=RUN/home MAILDIR=RUN/home ORGMAIL=RUN/home/orgmail
 #           DEFAULT=RUN/home/orgmail SENDMAIL=RUN/bin/sendmail
+# A case whose args have -d is a delivery as root (@USER@ names the
+# recipient made for it): it is skipped
+# unless we are root.  Otherwise every command of the case (root-setup,
+# setup, the program, check) runs in a private mount namespace where
+# RUN/spool (root:mail 2775, empty) is /var/mail and /etc/passwd and
+# /etc/group are copies with the recipient added (procdiff.pm make_rcpt,
+# rcpt_files: home RUN/home, where the rc section goes as .procmailrc;
+# a member of a second group too).  Nothing outside the namespace
+# changes, so cases may run side by side.  Both programs run as root, and
+# RUN/spool is compared too, with owners, groups and modes.
+#
 # Both programs run at the same RUN path, one after the other, so paths in
 # logs and LASTFOLDER are the same.  Compared: the listing of home/ and sent/
 # (procdiff.pm snapshot), the exit code, stdout and stderr, all normalised
@@ -127,14 +140,20 @@ sub write_file {
 }
 
 # one_run - run one program on a case in $run; returns (listing, exit, stdout, stderr, check)
+# $rcpt: for a -d case, [name, uid, gid, extra gid] of its recipient
 sub one_run {
-    my ($c, $prog, $run, $msgfile) = @_;
+    my ($c, $prog, $run, $msgfile, $rcpt) = @_;
+    my ($uid, $gid, $uname) = $rcpt ? ($rcpt->[1], $rcpt->[2], $rcpt->[0]) : ($uid, $gid, $uname);
     remove_tree($run) if -e $run;
     procdiff::prepare($run, $uid, $gid);
-    write_file("$run/rc", $c->{rc}, 0644);
-    chown $uid, $gid, "$run/rc";
-    write_file("$run/bin/sendmail", $recorder, 0755);
+    procdiff::rcpt_files($run, $rcpt) if $rcpt;
+    my @ns = $rcpt ? (ns => procdiff::rcpt_ns($run)) : ();
     my $home = "$run/home";
+    my $rcfile = $rcpt ? "$home/.procmailrc" : "$run/rc";
+    write_file($rcfile, $c->{rc}, 0644);
+    chown $uid, $gid, $rcfile;
+    write_file("$run/bin/sendmail", $recorder, 0755);
+    my $spool = $rcpt ? "/var/mail/$uname" : undef;
     my %env = (HOME => $home, PATH => '/usr/local/bin:/usr/bin:/bin', LOGNAME => $uname,
         USER => $uname, SHELL => '/bin/sh', TZ => 'UTC', LANG => 'C');
     for (split /\n/, $c->{env} // '') {
@@ -142,23 +161,35 @@ sub one_run {
     }
     my @vars = ("HOME=$home", "MAILDIR=$home", "ORGMAIL=$home/orgmail",
         "DEFAULT=$home/orgmail", "SENDMAIL=$run/bin/sendmail");
-    my @args = map { $_ eq '@VARS@' ? @vars : $_ eq '@RC@' ? "$run/rc" : $_ }
+    my @args = map { $_ eq '@VARS@' ? @vars : $_ eq '@RC@' ? "$run/rc" : $_ eq '@USER@' ? $uname : $_ }
         split_args($c->{args} // '@VARS@ @RC@');
+    if (defined $c->{'root-setup'}) {
+        write_file("$run/root-setup.sh", $c->{'root-setup'}, 0644);
+        my $st = procdiff::run_as(0, 0, argv => ['/bin/sh', '-e', "$run/root-setup.sh"],
+            env => { %env, RCPT => $uname, SPOOL => $spool // '' }, cwd => $home, @ns,
+            stdout => "$run/setup.out", stderr => "$run/setup.out");
+        return (undef, "root-setup failed ($st): " . (procdiff::slurp("$run/setup.out") // ''))
+            if $st;
+    }
     if (defined $c->{setup}) {
         write_file("$run/setup.sh", $c->{setup}, 0644);
-        my $st = procdiff::run_as($uid, $gid, argv => ['/bin/sh', '-e', "$run/setup.sh"],
+        my $st = procdiff::run_as($uid, $gid, argv => ['/bin/sh', '-e', "$run/setup.sh"], @ns,
             env => \%env, cwd => $home, stdout => "$run/setup.out", stderr => "$run/setup.out");
         return (undef, "setup failed ($st): " . (procdiff::slurp("$run/setup.out") // ''))
             if $st;
     }
-    my $exit = procdiff::run_as($uid, $gid, argv => [$prog, @args], env => \%env, cwd => $home,
+    # a -d case runs as root, as the mailer would start it
+    my ($ruid, $rgid) = $rcpt ? (0, 0) : ($uid, $gid);
+    # Rule 5 (procdiff.pm deliberate()): was the system mailbox missing?
+    my $fresh_sysbox = $rcpt && !lstat("$run/spool/$uname") ? "$spool.lock" : undef;
+    my $exit = procdiff::run_as($ruid, $rgid, argv => [$prog, @args], env => \%env, cwd => $home, @ns,
         stdin => $msgfile, stdout => "$run/stdout", stderr => "$run/stderr", timeout => 120);
     my $check = '';
     if (defined $c->{check} && $prog eq $ref) {
         write_file("$run/check.sh", $c->{check}, 0644);
-        my $st = procdiff::run_as($uid, $gid, argv => ['/bin/sh', '-e', "$run/check.sh"],
-            env => { %env, EXIT => $exit }, cwd => $home, stdout => "$run/check.out",
-            stderr => "$run/check.out");
+        my $st = procdiff::run_as($ruid, $rgid, argv => ['/bin/sh', '-e', "$run/check.sh"],
+            env => { %env, EXIT => $exit, $rcpt ? (RCPT => $uname, SPOOL => $spool) : () }, cwd => $home, @ns,
+            stdout => "$run/check.out", stderr => "$run/check.out");
         $check = "check failed ($st): " . (procdiff::slurp("$run/check.out") // '') if $st;
     }
     my @prefixes = ('msg.', split ' ', $c->{prefix} // '');
@@ -166,12 +197,13 @@ sub one_run {
     # procsort's deliberate differences (procdiff.pm deliberate()): one
     # rule each, applied to this side's texts before normalising
     my $side = $prog eq $ref ? 'ref' : 'impl';
-    my %ctx = (run => $run, prefixes => \@prefixes);
+    my %ctx = (run => $run, prefixes => \@prefixes, fresh_sysbox => $fresh_sysbox);
     $ctx{bounced} = procdiff::bounced($exit, procdiff::slurp("$run/stderr"),
         map { procdiff::slurp($_) } grep { -f && !-l } glob("$run/home/* $run/home/.[!.]*"))
         if $side eq 'ref';
     my $fix = procdiff::deliberate($side, %ctx);
-    my ($list, $map) = procdiff::snapshot($run, prefixes => \@prefixes, ignore => $ignore, fix => $fix);
+    my ($list, $map) = procdiff::snapshot($run, prefixes => \@prefixes, ignore => $ignore, fix => $fix,
+        rcpt => $rcpt);
     my $res = $list;
     $res .= "exit " . procdiff::deliberate_exit($side, $exit, %ctx) . "\n";
     unless (($c->{stdout} // '') eq 'ignore') {
@@ -199,10 +231,16 @@ sub run_case {
     }
     chmod 0644, $msgfile;
     my $run = "$dir/run";
-    my ($want, $check) = one_run($c, $ref, $run, $msgfile);
-    rename $run, "$dir/procmail" if defined $want;
-    my ($got, $err) = defined $want && -x $impl ? one_run($c, $impl, $run, $msgfile) : (undef, '');
     my $desc = "$c->{name}: $c->{title}";
+    my $rcpt;
+    if (($c->{args} // '') =~ /(?:^|\s)-d(?:\s|$)/) {
+        return ('skip', "$desc\n") if $> != 0;
+        $rcpt = eval { [procdiff::make_rcpt()] };
+        return (0, "$desc\n# cannot make its user: $@") unless $rcpt;
+    }
+    my ($want, $check) = one_run($c, $ref, $run, $msgfile, $rcpt);
+    rename $run, "$dir/procmail" if defined $want;
+    my ($got, $err) = defined $want && -x $impl ? one_run($c, $impl, $run, $msgfile, $rcpt) : (undef, '');
     my @r;
     if (!defined $want) {
         @r = (0, "$desc\n" . join('', map { "# $_\n" } split /\n/, "procmail run: $check"));
@@ -255,6 +293,7 @@ while ($printed < @cases) {
         $first =~ s/#/\\#/g;    # a '#' in a description would start a TAP directive
         $printed++;
         $failed++ unless $pass;
+        $first .= " # SKIP a delivery as root (-d) needs root" if $pass eq 'skip';
         print(($pass ? "ok" : "not ok"), " $printed - $first\n", $diag // '');
     }
 }

@@ -8,6 +8,13 @@
 #   procdiff::test_user()        (uid, gid, name): as root, the system user
 #                                "mailsift-test" (made once with useradd,
 #                                shell /bin/sh, no home); otherwise ourselves
+#   procdiff::make_rcpt()        (name, uid, gid, extra gid) of the recipient
+#                                of a delivery as root (-d): free ids
+#   procdiff::rcpt_files($run, $r) RUN/etc/{passwd,group} with it added (home
+#                                RUN/home, member of a second group), and
+#                                RUN/spool, an empty root:mail 2775 spool
+#   procdiff::rcpt_ns($run)      the bind mounts for run_as's ns: RUN/spool
+#                                over /var/mail, RUN/etc over /etc/passwd, group
 #   procdiff::prepare($dir, $u)  make $dir/home and $dir/sent owned by the user
 #   procdiff::run_as($u, %a)     run a command as the user with a clean
 #                                environment, stdin/stdout/stderr from/to files,
@@ -64,6 +71,63 @@ sub test_user {
     return ($pw[2], $pw[3], $USER_NAME);
 }
 
+our $RCPT_NAME = 'msdrcpt';     # the recipient of -d cases (in a private passwd)
+our $EXTRA_GROUP = 'msdextra';  # a supplementary group of that recipient
+
+# free_id - the first id from $from up that no line of the file (passwd or group) uses
+sub free_id {
+    my ($file, $from) = @_;
+    my %used;
+    open(my $fh, '<', $file) or die "$file: $!\n";
+    while (<$fh>) {
+        my @f = split /:/;
+        $used{ $f[2] } = 1 if defined $f[2];
+    }
+    close $fh;
+    $from++ while $used{$from};
+    return $from;
+}
+
+# make_rcpt - (name, uid, gid, extra gid) of the recipient of a -d case.  It
+# exists only in the private passwd and group files that rcpt_files() writes
+# and rcpt_ns() mounts: nothing outside the test's mount namespace changes.
+sub make_rcpt {
+    my $uid = free_id('/etc/passwd', 61000);
+    my $gid = free_id('/etc/group', 61000);
+    my $extra = $gid + 1;
+    $extra++ while getgrgid($extra);
+    return ($RCPT_NAME, $uid, $gid, $extra);
+}
+
+# rcpt_files - in $run/etc: passwd and group with the recipient (home
+# $run/home) added; $run/spool: an empty spool like Debian's /var/mail
+# (root:mail 2775)
+sub rcpt_files {
+    my ($run, $rcpt) = @_;
+    my ($name, $uid, $gid, $extra) = @$rcpt;
+    make_path("$run/etc", "$run/spool");
+    chmod 0755, "$run/etc";
+    for my $f (['passwd', "$name:x:$uid:${gid}::$run/home:/bin/sh\n"],
+        ['group', "$name:x:$gid:\n$EXTRA_GROUP:x:$extra:$name\n"]) {
+        open(my $in, '<', "/etc/$f->[0]") or die "/etc/$f->[0]: $!\n";
+        open(my $out, '>', "$run/etc/$f->[0]") or die "$run/etc/$f->[0]: $!\n";
+        print $out grep { !/^(\Q$name\E|\Q$EXTRA_GROUP\E):/ } <$in>;
+        print $out $f->[1];
+        close $out or die "$run/etc/$f->[0]: $!\n";
+        chmod 0644, "$run/etc/$f->[0]";
+    }
+    my $mail = getgrnam('mail') // die "no group mail\n";
+    chown 0, $mail, "$run/spool";
+    chmod 02775, "$run/spool";
+}
+
+# rcpt_ns - the bind mounts run_as makes in a private mount namespace for
+# a -d case: $run/spool over /var/mail, the private passwd and group
+sub rcpt_ns {
+    my ($run) = @_;
+    return ["$run/spool", '/var/mail', "$run/etc/passwd", '/etc/passwd', "$run/etc/group", '/etc/group'];
+}
+
 # prepare - a fresh run directory: home/ and sent/ belong to the user
 sub prepare {
     my ($dir, $uid, $gid) = @_;
@@ -72,13 +136,21 @@ sub prepare {
     chown $uid, $gid, "$dir/home", "$dir/sent";
 }
 
-# run_as - run argv as the user; a => {argv, env, stdin, stdout, stderr, cwd, timeout}
+# run_as - run argv as the user; a => {argv, env, stdin, stdout, stderr, cwd, timeout, ns}
+# (ns: [source, target, ...] to bind-mount in a private mount namespace first)
 sub run_as {
     my ($uid, $gid, %a) = @_;
     my @env = map { "$_=$a{env}{$_}" } sort keys %{ $a{env} };
     my @cmd = ('env', '-i', @env, 'timeout', '-k', '5', $a{timeout} || 120, @{ $a{argv} });
-    if ($> == 0) {
+    if ($> == 0 && $uid != 0) {
         unshift @cmd, 'setpriv', "--reuid=$uid", "--regid=$gid", '--clear-groups', '--';
+    }
+    if ($a{ns}) {
+        # a private mount namespace: each (source, target) pair bind-mounted
+        my $sh = 'while [ $# -gt 0 ] && [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; '
+            . 'shift; exec "$@"';
+        unshift @cmd, 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', $sh, 'sh',
+            @{ $a{ns} }, '--';
     }
     # procmail does not wait for a program started without `w' (nor for a
     # forward): procdiff-reap waits for every process the run leaves behind.
@@ -177,6 +249,15 @@ sub deliberate {
             my $pre = join '|', map { quotemeta(s/^[^:]*://r) } @{ $ctx{prefixes} || ['msg.'] };
             $text =~ s{^(procmail: Assigning "LASTFOLDER=((?:[^"\n]*/)?(?:\d+|(?:$pre)[A-Za-z0-9_-]+))"\n)procmail: Opening "\2"\n(?:procmail: Acquiring kernel-lock\n)?}{$1}mg;
         }
+        if ($side eq 'ref' && $ctx{fresh_sysbox}) {
+            # Rule 5, procsortrc(5) COMPATIBILITY "The system mailbox's
+            # lockfile": procmail -d, having made a missing system mailbox,
+            # no longer knows it needs the spool's group for its lockfile,
+            # so it cannot make it ("Lock failure" on it) and writes under
+            # the kernel lock alone; procsort takes the lockfile.  Only in
+            # a -d run that found no mailbox, only that lockfile's line.
+            $text =~ s/^procmail: Lock failure on "\Q$ctx{fresh_sysbox}\E"\n//mg;
+        }
         return $text;
     };
 }
@@ -218,6 +299,7 @@ sub unique_kind {
     my $host = (POSIX::uname())[1];
     return 'MAILDIR' if $name =~ /^\d+\.\d+_\d+\.\Q$host\E(?::2,.*)?$/;
     return 'SENT' if $dir =~ m{(^|/)sent$};
+    return 'BOGUS' if $dir eq 'spool' && $name =~ /^BOGUS\.[^.]+\./;
     for my $p (@$prefixes) {
         # "DIR:PREFIX" limits a prefix (maybe empty) to the directory home/DIR
         my ($only, $pre) = $p =~ /^([^:]*):(.*)$/ ? ($1, $2) : (undef, $p);
@@ -234,8 +316,9 @@ sub snapshot {
     my @prefixes = @{ $o{prefixes} || ['msg.'] };
     my $ignore = $o{ignore};    # a regex of relative paths to leave out
     my $fix = $o{fix} || sub { $_[0] };    # deliberate() rules for this side
+    my $rcpt = $o{rcpt};    # a -d case: [name, uid, gid]; spool/ is listed with owners
     my (%map, @entries, %inode);
-    my @todo = ('home', 'sent');
+    my @todo = ('home', 'sent', $rcpt ? ('spool') : ());
     # first pass: find every entry, and the unique names per directory
     my %contents;
     while (@todo) {
@@ -277,6 +360,11 @@ sub snapshot {
         my $mode = $st->[2];
         my $type = S_ISDIR($mode) ? 'dir' : S_ISLNK($mode) ? 'link' : S_ISREG($mode) ? 'file' : 'other';
         my $line = sprintf('%s %s %04o', $shown, $type, $mode & 07777);
+        if ($rcpt && $r =~ m{^spool/}) {
+            my $u = $st->[4] == $rcpt->[1] ? 'rcpt' : scalar(getpwuid($st->[4])) // $st->[4];
+            my $g = $st->[5] == $rcpt->[2] ? 'rcpt' : scalar(getgrgid($st->[5])) // $st->[5];
+            $line .= " owner=$u:$g";
+        }
         if ($type eq 'file') {
             my $data = normalise($fix->(slurp("$dir/$r") // ''), \%map);
             $line .= sprintf(' size=%d', length $data);
