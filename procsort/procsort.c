@@ -319,18 +319,20 @@ int main(int argc, char **argv)
     signal(SIGCHLD, SIG_DFL);
     signal(SIGXFSZ, SIG_IGN);
     if (cmdline_parse(argc, argv, &cl)) {
-        if (cl.help) {
+        status = cl.help ? EX_USAGE_ : EX_OK_;
+        if (cl.help)
             usage();
-            return EX_USAGE_;
-        }
-        version();
-        return EX_OK_;
+        else
+            version();
+        cmdline_free(&cl);
+        return status;
     }
     if (cl.lint) {
         int problems = 0;
 
         if (cl.nrest == 0) {
             usage();
+            cmdline_free(&cl);
             return EX_USAGE_;
         }
         for (i = 0; i < cl.nrest; i++) {
@@ -338,10 +340,12 @@ int main(int argc, char **argv)
 
             problems += n < 0 ? 1 : n;
         }
+        cmdline_free(&cl);
         return problems ? 1 : 0;
     }
     if (cl.lmtp) {
         plog_error("LMTP support not enabled in this binary");
+        cmdline_free(&cl);
         return EX_USAGE_;
     }
     saved_stdout = setup_stdout();
@@ -419,6 +423,7 @@ int main(int argc, char **argv)
                 st = EX_NOPERM_;
             } else {
                 st = deliver(&cl, &mail, &user, saved_stdout, fit);
+                setup_drop_saved_group();
             }
             setup_user_free(&user);
             if (cl.nrecipients > 1)

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,6 +67,23 @@ int setup_become(const struct setup_user *user, gid_t sgid)
     if (setresuid(user->uid, user->uid, user->uid) != 0)
         msg_fatal("setresuid %ld: %s", (long) user->uid, strerror(errno));
     return 0;
+}
+
+/* setup_drop_saved_group - the delivery is done: the saved group id goes too */
+void setup_drop_saved_group(void)
+{
+    gid_t gid = getgid();
+
+    if (setresgid(gid, gid, gid) != 0)
+        msg_fatal("setresgid %ld: %s", (long) gid, strerror(errno));
+#ifdef __SANITIZE_ADDRESS__
+    /*
+     * The sanitizer build only (make SAN=1, for tests): LeakSanitizer stops
+     * the process with ptrace at exit, which a process that changed its
+     * ids may not undergo.  A real build stays undumpable.
+     */
+    (void) prctl(PR_SET_DUMPABLE, 1);
+#endif
 }
 
 /*

@@ -21,6 +21,7 @@ struct setup_user {
 
 int setup_find_user(const char *name, uid_t uid, struct setup_user *user);
 int setup_become(const struct setup_user *user, gid_t sgid);
+void setup_drop_saved_group(void);
 void setup_environment(const struct setup_user *user, int preserve, int presets);
 int setup_stdout(void);
 void setup_user_free(struct setup_user *user);
