@@ -2,8 +2,28 @@
  * rx.c - PCRE2 behind one small interface (see rx.h).
  *
  * The only file in mailsift that includes pcre2.h.  A struct rx holds the
- * compiled code (JIT-compiled when PCRE2 has JIT for this machine) and its
- * capture count; it is never written after rx_compile returns.  What PCRE2
+ * compiled code and its capture count, both fixed when rx_compile returns.
+ *
+ * Two things make tables of many patterns cheap (a 1000-rule pcre: table is
+ * tried rule by rule against every header line):
+ *
+ * - A first-byte filter.  PCRE2 does no start-of-match optimisation for an
+ *   anchored pattern ("^Subject:..."): each call goes into the matcher just
+ *   to fail on the first byte.  rx_compile asks PCRE2 for the bytes a match
+ *   can start with (compiling the pattern once more without its anchor, see
+ *   rx_first_bytes) and the minimum length, and rx_exec answers "no match"
+ *   without calling PCRE2 when the subject cannot match.  Both only reject
+ *   what PCRE2 itself would reject.
+ * - JIT compilation on demand.  JIT code costs ~13 us per pattern to make,
+ *   and entering a thousand separate pieces of machine code per lookup
+ *   costs more in instruction-cache misses than it saves when each fails
+ *   at once.  So a pattern is interpreted until it has gone into PCRE2
+ *   RX_JIT_AFTER times, then JIT-compiled (a copy, published atomically: a
+ *   struct rx is shared by threads that match at the same time) and run
+ *   as machine code from then on.  Only the rules that get past the filter
+ *   often are compiled.
+ *
+ * What PCRE2
  * writes while matching (the match data, the match context that carries
  * our limits, the JIT stack) lives in one struct rx_thread per thread,
  * reached through a pthread key whose destructor frees it when the thread
@@ -22,10 +42,22 @@
 #include "libmatch/msg.h"
 #include "libmatch/rx.h"
 
+/* jit_state: whether and when matches run JIT code */
+#define RX_JIT_OFF     0 /* RX_NO_JIT, or PCRE2 cannot JIT here */
+#define RX_JIT_COUNT   1 /* interpreting, counting calls */
+#define RX_JIT_MAKING  2 /* one thread is compiling */
+#define RX_JIT_READY   3 /* jit_code is set */
+
 struct rx {
-    pcre2_code *code;
-    int ncap; /* capture groups in the pattern */
-    int jit;  /* 1 when JIT-compiled */
+    pcre2_code *code;     /* interpreted; never changes */
+    pcre2_code *jit_code; /* JIT-compiled copy once hot (atomic) */
+    int ncap;             /* capture groups in the pattern */
+    int utf;              /* RX_UTF: subjects are checked (pcre2_match) */
+    int jit_state;        /* RX_JIT_* (atomic) */
+    unsigned calls;       /* calls into PCRE2 while RX_JIT_COUNT (atomic) */
+    uint32_t min_len;     /* no match in fewer code units */
+    int has_first;        /* first[] applies: the pattern is anchored */
+    uint8_t first[32];    /* bit b: a match can start with byte b */
 };
 
 /* What one thread writes while matching. */
@@ -41,6 +73,7 @@ struct rx_thread {
 
 static pthread_key_t rx_key;
 static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
+static __thread struct rx_thread *rx_self; /* this thread's, without a key lookup */
 
 /* rx_thread_free - pthread key destructor: free one thread's state */
 static void rx_thread_free(void *ptr)
@@ -49,6 +82,7 @@ static void rx_thread_free(void *ptr)
 
     if (t == NULL)
         return;
+    rx_self = NULL; /* destructors run in the thread that ends */
     pcre2_match_data_free(t->md);
     pcre2_match_context_free(t->mctx);
     pcre2_jit_stack_free(t->jit_stack);
@@ -66,9 +100,8 @@ static struct rx_thread *rx_thread_get(uint32_t pairs)
 {
     struct rx_thread *t;
 
-    pthread_once(&rx_once, rx_key_init);
-    t = pthread_getspecific(rx_key);
-    if (t == NULL) {
+    if ((t = rx_self) == NULL) {
+        pthread_once(&rx_once, rx_key_init);
         t = mem_zalloc(sizeof(*t));
         if ((t->mctx = pcre2_match_context_create(NULL)) == NULL)
             msg_fatal("rx: out of memory for a PCRE2 match context");
@@ -81,6 +114,7 @@ static struct rx_thread *rx_thread_get(uint32_t pairs)
             pcre2_jit_stack_assign(t->mctx, NULL, t->jit_stack);
         if (pthread_setspecific(rx_key, t) != 0)
             msg_fatal("rx: pthread_setspecific failed");
+        rx_self = t;
     }
     if (t->md_pairs < pairs) {
         uint32_t want = pairs < RX_MIN_PAIRS ? RX_MIN_PAIRS : pairs;
@@ -114,6 +148,112 @@ static void rx_error_text(struct buf *err, int code)
         buf_addstr(err, (const char *) text);
     else
         buf_printf(err, "unexpected PCRE2 error code %d", code);
+}
+
+/* rx_jit_available - whether this PCRE2 can JIT-compile on this machine */
+static int rx_jit_available(void)
+{
+    uint32_t jit = 0;
+
+    return pcre2_config(PCRE2_CONFIG_JIT, &jit) >= 0 && jit == 1;
+}
+
+/*
+ * rx_jit_make - JIT-compile a copy of the pattern and publish it; 0 when
+ * PCRE2 cannot (out of executable memory): the pattern stays interpreted.
+ * The interpreted code is never touched, other threads may be running it.
+ */
+static int rx_jit_make(struct rx *rx)
+{
+    pcre2_code *copy = pcre2_code_copy(rx->code);
+
+    if (copy == NULL)
+        msg_fatal("rx: out of memory copying a compiled pattern");
+    if (pcre2_jit_compile(copy, PCRE2_JIT_COMPLETE) != 0) {
+        pcre2_code_free(copy);
+        return 0;
+    }
+    __atomic_store_n(&rx->jit_code, copy, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* rx_jit_count - one more call into PCRE2: JIT-compile at RX_JIT_AFTER */
+static void rx_jit_count(struct rx *rx)
+{
+    int state = RX_JIT_COUNT;
+
+    if (__atomic_add_fetch(&rx->calls, 1, __ATOMIC_RELAXED) < RX_JIT_AFTER)
+        return;
+    /* Exactly one thread compiles; the others go on interpreting. */
+    if (!__atomic_compare_exchange_n(&rx->jit_state, &state, RX_JIT_MAKING, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+    __atomic_store_n(&rx->jit_state, rx_jit_make(rx) ? RX_JIT_READY : RX_JIT_OFF, __ATOMIC_RELEASE);
+}
+
+/* rx_bit - whether byte b is in a 256-bit set */
+static int rx_bit(const uint8_t *set, unsigned char b)
+{
+    return (set[b >> 3] >> (b & 7)) & 1;
+}
+
+/*
+ * rx_first_bytes - the minimum match length, and for an anchored pattern
+ * the bytes a match can start with (rx_exec's filter).
+ *
+ * PCRE2 computes a start set (one first code unit, or a bitmap) only for
+ * patterns that are not anchored, because it only uses it to skip ahead.
+ * So we compile the pattern again unanchored (without PCRE2_ANCHORED, or
+ * without the leading '^') and take that one's start set: a match of the
+ * anchored pattern at the start offset is a match of the unanchored one
+ * there, so it starts with a byte of the set.  The '^' is dropped only
+ * when what follows cannot bind to it (not a quantifier, not white space
+ * of /x, not an option setting): a letter or digit, '\\', '[', '.', or '('
+ * that opens a plain group.  Anything else: no filter, just PCRE2.
+ */
+static void rx_first_bytes(struct rx *rx, const char *pattern, size_t len, uint32_t options)
+{
+    uint32_t all, type, unit, min_len;
+    const uint8_t *bitmap = NULL;
+    const char *text = pattern;
+    size_t text_len = len;
+    pcre2_code *probe;
+    int errcode;
+    PCRE2_SIZE erroff;
+    unsigned char next;
+
+    if (pcre2_pattern_info(rx->code, PCRE2_INFO_MINLENGTH, &min_len) == 0)
+        rx->min_len = min_len;
+    if (pcre2_pattern_info(rx->code, PCRE2_INFO_ALLOPTIONS, &all) != 0 || !(all & PCRE2_ANCHORED))
+        return;
+    if (options & PCRE2_ANCHORED) {
+        options &= ~PCRE2_ANCHORED;
+    } else {
+        if (options & PCRE2_LITERAL || len < 3 || pattern[0] != '^')
+            return;
+        next = (unsigned char) pattern[1];
+        if (!((next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') || (next >= '0' && next <= '9')
+              || next == '\\' || next == '[' || next == '.' || (next == '(' && pattern[2] != '?' && pattern[2] != '*')))
+            return;
+        text = pattern + 1;
+        text_len = len - 1;
+    }
+    if ((probe = pcre2_compile((PCRE2_SPTR) text, text_len, options, &errcode, &erroff, NULL)) == NULL)
+        return;
+    if (pcre2_pattern_info(probe, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 && type == 1
+        && pcre2_pattern_info(probe, PCRE2_INFO_FIRSTCODEUNIT, &unit) == 0 && unit < 128) {
+        /* Caseless or not (PCRE2 does not say), both ASCII cases may start. */
+        rx->first[unit >> 3] |= (uint8_t) (1u << (unit & 7));
+        if ((unit | 0x20) >= 'a' && (unit | 0x20) <= 'z') {
+            unit ^= 0x20;
+            rx->first[unit >> 3] |= (uint8_t) (1u << (unit & 7));
+        }
+        rx->has_first = 1;
+    } else if (type == 0 && pcre2_pattern_info(probe, PCRE2_INFO_FIRSTBITMAP, &bitmap) == 0 && bitmap != NULL) {
+        memcpy(rx->first, bitmap, sizeof(rx->first));
+        rx->has_first = 1;
+    }
+    pcre2_code_free(probe);
 }
 
 /* rx_compile - compile a pattern; NULL with the reason appended to err */
@@ -156,9 +296,11 @@ struct rx *rx_compile(const char *pattern, size_t len, int flags, struct buf *er
     rx = mem_zalloc(sizeof(*rx));
     rx->code = code;
     rx->ncap = (int) ncap;
+    rx->utf = (flags & RX_UTF) != 0;
+    rx_first_bytes(rx, pattern, len, options);
     /* JIT is an optimisation: without it (no support here) we interpret. */
-    if (!(flags & RX_NO_JIT) && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0)
-        rx->jit = 1;
+    if (!(flags & RX_NO_JIT) && rx_jit_available())
+        rx->jit_state = (flags & RX_JIT_NOW) && rx_jit_make(rx) ? RX_JIT_READY : RX_JIT_COUNT;
     return rx;
 }
 
@@ -167,6 +309,7 @@ void rx_free(struct rx *rx)
 {
     if (rx == NULL)
         return;
+    pcre2_code_free(rx->jit_code);
     pcre2_code_free(rx->code);
     mem_free(rx);
 }
@@ -185,10 +328,10 @@ int rx_group_number(const struct rx *rx, const char *name)
     return n > 0 ? n : -1;
 }
 
-/* rx_jit_enabled - whether matches of this pattern run JIT code */
+/* rx_jit_enabled - whether matches of this pattern run JIT code now */
 int rx_jit_enabled(const struct rx *rx)
 {
-    return rx->jit;
+    return __atomic_load_n(&rx->jit_state, __ATOMIC_ACQUIRE) == RX_JIT_READY;
 }
 
 /*
@@ -200,7 +343,7 @@ int rx_jit_enabled(const struct rx *rx)
 int rx_exec(const struct rx *rx, const char *subject, size_t len, size_t start,
             int mflags, struct rx_span *span, size_t nspan, struct buf *err)
 {
-    struct rx_thread *t = rx_thread_get((uint32_t) rx->ncap + 1);
+    struct rx_thread *t;
     uint32_t options = 0;
     PCRE2_SIZE *ov;
     size_t i;
@@ -216,7 +359,25 @@ int rx_exec(const struct rx *rx, const char *subject, size_t len, size_t start,
         options |= PCRE2_NOTEMPTY;
     if (mflags & RX_NOTEMPTY_ATSTART)
         options |= PCRE2_NOTEMPTY_ATSTART;
-    rc = pcre2_match(rx->code, (PCRE2_SPTR) subject, len, start, options, t->md, t->mctx);
+    /* What PCRE2 would reject before matching, without calling it. */
+    if (len - start < rx->min_len || (rx->has_first && (start == len || !rx_bit(rx->first, (unsigned char) subject[start]))))
+        return 0;
+    t = rx_thread_get((uint32_t) rx->ncap + 1);
+    switch (__atomic_load_n(&rx->jit_state, __ATOMIC_ACQUIRE)) {
+    case RX_JIT_READY:
+        /* pcre2_jit_match skips pcre2_match's checks: UTF needs them. */
+        if (rx->utf)
+            rc = pcre2_match(rx->jit_code, (PCRE2_SPTR) subject, len, start, options, t->md, t->mctx);
+        else
+            rc = pcre2_jit_match(rx->jit_code, (PCRE2_SPTR) subject, len, start, options, t->md, t->mctx);
+        break;
+    case RX_JIT_COUNT:
+        rx_jit_count((struct rx *) rx);
+        /* FALLTHROUGH */
+    default:
+        rc = pcre2_match(rx->code, (PCRE2_SPTR) subject, len, start, options, t->md, t->mctx);
+        break;
+    }
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
     if (rc < 0) {

@@ -14,7 +14,8 @@
  *     n == 0: no match
  *     n < 0:  could not finish (a limit below was hit): err says which
  *
- * A compiled pattern is immutable: share it between threads freely.  Match
+ * A compiled pattern can be shared between threads freely (the only thing
+ * that changes in it is when it becomes JIT code, atomically).  Match
  * data and the JIT stack are per thread (kept in thread-specific storage
  * and freed when the thread ends), so rx_exec needs no lock.
  *
@@ -46,6 +47,15 @@
 #define RX_NO_AUTO_CAPTURE 0x0200 /* plain (...) does not capture; (?<name>...) does */
 #define RX_LITERAL        0x0400 /* the pattern is a literal string */
 #define RX_NO_JIT         0x1000 /* do not JIT-compile (tests, benchmarks) */
+#define RX_JIT_NOW        0x2000 /* JIT-compile now, not once the pattern is hot */
+
+/*
+ * Without RX_NO_JIT or RX_JIT_NOW a pattern is interpreted until it has
+ * gone into PCRE2 this many times (rejects by rx's first-byte filter do
+ * not count), then JIT-compiled: what JIT code saves per match pays for
+ * its compilation only on patterns that are used.
+ */
+#define RX_JIT_AFTER      64
 
 /* Match flags (rx_exec). */
 #define RX_NOTBOL         0x0001 /* the subject start is not a line start for ^ */

@@ -3,7 +3,11 @@
  * beyond the pattern), capture counts, named groups, start offsets and
  * match flags, NUL bytes, compile errors with offsets, the match limit
  * (a catastrophic pattern returns -1 instead of hanging) with and without
- * JIT, and several threads matching the same patterns at once.
+ * JIT, and several threads matching the same patterns at once.  The
+ * first-byte filter and JIT on demand (rx.c): anchored patterns of every
+ * kind of first item give the same answers interpreted, JIT-compiled at
+ * once and JIT-compiled once hot, and a pattern becomes JIT code after
+ * RX_JIT_AFTER calls into PCRE2 (filtered calls do not count).
  */
 #include <pthread.h>
 #include <string.h>
@@ -172,6 +176,127 @@ static void test_limits(int flags, const char *how)
     buf_free(&err);
 }
 
+/* One anchored pattern against one subject, as the filter must not change. */
+struct filter_case {
+    const char *pat;
+    int flags;
+    const char *subject;
+    size_t start;
+    int want;
+};
+
+static const struct filter_case filter_cases[] = {
+    { "^abc", RX_CASELESS, "ABCd", 0, 1 },
+    { "^abc", 0, "Abc", 0, 0 },
+    { "^abc", 0, "abc", 0, 1 },
+    { "^abc", 0, "ab", 0, 0 },                 /* shorter than the minimum */
+    { "^(?i)abc", 0, "ABC", 0, 1 },            /* option setting: no filter */
+    { "^(From|Reply-To|Sender):", RX_CASELESS, "reply-to: x", 0, 1 },
+    { "^(From|Reply-To|Sender):", RX_CASELESS, "Subject: x", 0, 0 },
+    { "^(From|Reply-To):", 0, "reply-to: x", 0, 0 },
+    { "^a{2}", 0, "aa", 0, 1 },
+    { "^a{2}", 0, "ba", 0, 0 },
+    { "^(?:ab|c)d", 0, "cd", 0, 1 },           /* "(?" after "^": no filter */
+    { "^\\d+x", 0, "12x", 0, 1 },
+    { "^\\d+x", 0, "a12x", 0, 0 },
+    { "^[xy]z", 0, "yz", 0, 1 },
+    { "^[xy]z", 0, "zz", 0, 0 },
+    { "^.b", RX_DOTALL, "\nb", 0, 1 },
+    { "^.b", 0, "\nb", 0, 0 },
+    { "^\\Kab", 0, "ab", 0, 1 },
+    { "^(?=a)\\w", 0, "ab", 0, 1 },
+    { "^ a # c", RX_EXTENDED, "a", 0, 1 },      /* white space of /x: no filter */
+    { "^(a|)b", 0, "b", 0, 1 },                /* a group that can be empty */
+    { "^(a|b)?c", 0, "c", 0, 1 },
+    { "^x|^y", 0, "y", 0, 1 },
+    { "^x|y", 0, "zy", 0, 1 },                 /* not anchored at all */
+    { "\xc3\xa9t\xc3\xa9", RX_UTF | RX_CASELESS | RX_ANCHORED, "\xc3\x89T\xc3\x89", 0, 1 },
+    { "^\xc3\xa9t\xc3\xa9", RX_UTF | RX_CASELESS, "\xc3\x89T\xc3\x89", 0, 1 },
+    { "^\xc3\xa9", RX_UTF, "\xc3\x89", 0, 0 },
+    { "b", RX_ANCHORED, "ab", 1, 1 },          /* anchored at the start offset */
+    { "b", RX_ANCHORED, "ab", 0, 0 },
+    { "^b", 0, "ab", 1, 0 },                   /* '^' is not at offset 1 */
+    { "^b", RX_MULTILINE, "a\nb", 2, 1 },
+    { "^", 0, "", 0, 1 },
+    { "^a*", 0, "", 0, 1 },
+    { "^a", 0, "", 0, 0 },
+};
+
+/* test_filter - the same answer in every JIT mode, and the right one */
+static void test_filter(void)
+{
+    static const struct {
+        int flags;
+        const char *how;
+    } modes[] = { { RX_NO_JIT, "interpreted" }, { RX_JIT_NOW, "JIT at once" }, { 0, "JIT once hot" } };
+    struct buf err = BUF_INIT;
+    size_t i, m;
+    int n;
+
+    for (i = 0; i < sizeof(filter_cases) / sizeof(filter_cases[0]); i++) {
+        const struct filter_case *c = &filter_cases[i];
+
+        for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+            struct rx *rx = rx_compile(c->pat, strlen(c->pat), c->flags | modes[m].flags, &err);
+            struct rx_span span[1];
+            int rc = -2, bad = 0;
+
+            if (rx == NULL) {
+                ok(0, "compile %s: %s", c->pat, err.data);
+                buf_reset(&err);
+                continue;
+            }
+            /* Past RX_JIT_AFTER: both sides of the switch to JIT code. */
+            for (n = 0; n < 2 * RX_JIT_AFTER + 2; n++) {
+                rc = rx_exec(rx, c->subject, strlen(c->subject), c->start, 0, span, 1, &err);
+                if (rc != c->want)
+                    bad++;
+            }
+            is_int(bad, 0, "%s /%s/ against \"%s\" at %zu: %d every time (last %d)", modes[m].how, c->pat,
+                   c->subject, c->start, c->want, rc);
+            rx_free(rx);
+        }
+    }
+    buf_free(&err);
+}
+
+/* test_jit_on_demand - JIT code after RX_JIT_AFTER calls that reach PCRE2 */
+static void test_jit_on_demand(void)
+{
+    struct buf err = BUF_INIT;
+    struct rx *rx = rx_compile("^Subject:.*\\bfree\\b", 19, RX_CASELESS, &err);
+    struct rx *off = rx_compile("^Subject:.*\\bfree\\b", 19, RX_CASELESS | RX_NO_JIT, &err);
+    struct rx *now = rx_compile("^Subject:.*\\bfree\\b", 19, RX_CASELESS | RX_JIT_NOW, &err);
+    struct rx_span span[1];
+    int i, bad = 0;
+
+    ok(rx != NULL && off != NULL && now != NULL, "compiled (%s)", err.data);
+    is_int(rx_jit_enabled(rx), 0, "not JIT code after compiling");
+    is_int(rx_jit_enabled(now), 1, "RX_JIT_NOW: JIT code at once");
+    for (i = 0; i < 10 * RX_JIT_AFTER; i++)
+        if (rx_exec(rx, "From: x", 7, 0, 0, span, 1, &err) != 0)
+            bad++;
+    is_int(bad, 0, "lines that cannot match do not match");
+    is_int(rx_jit_enabled(rx), 0, "and calls the filter rejects do not make it JIT code");
+    for (i = 0; i < RX_JIT_AFTER - 1; i++)
+        if (rx_exec(rx, "Subject: not", 12, 0, 0, span, 1, &err) != 0)
+            bad++;
+    is_int(rx_jit_enabled(rx), 0, "%d calls into PCRE2: still interpreted", RX_JIT_AFTER - 1);
+    is_int(rx_exec(rx, "subject: FREE stuff", 19, 0, 0, span, 1, &err), 1, "call %d matches", RX_JIT_AFTER);
+    is_int(rx_jit_enabled(rx), 1, "and makes it JIT code");
+    is_int(rx_exec(rx, "subject: FREE stuff", 19, 0, 0, span, 1, &err), 1, "which matches the same");
+    is_int((int) span[0].end, 13, "the same span (up to FREE)");
+    for (i = 0; i < 10 * RX_JIT_AFTER; i++)
+        if (rx_exec(off, "Subject: free", 13, 0, 0, span, 1, &err) != 1)
+            bad++;
+    is_int(rx_jit_enabled(off), 0, "RX_NO_JIT: never JIT code");
+    is_int(bad, 0, "all answers right");
+    rx_free(rx);
+    rx_free(off);
+    rx_free(now);
+    buf_free(&err);
+}
+
 /* Threads: each matches the shared patterns many times and checks spans. */
 #define THREADS 8
 #define ROUNDS 2000
@@ -233,7 +358,9 @@ int main(void)
     test_captures();
     test_subjects();
     test_errors();
-    test_limits(0, "JIT");
+    test_limits(RX_JIT_NOW, "JIT");
+    test_filter();
+    test_jit_on_demand();
     test_limits(RX_NO_JIT, "interpreter");
     test_threads();
     rx_thread_cleanup();
