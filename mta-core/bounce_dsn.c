@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "libmatch/config.h"
+#include "libmatch/header.h"
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
 #include "mta-core/bounce_dsn.h"
@@ -297,19 +298,9 @@ static void bounce_status_part(struct bounce_ctx *b, const char *boundary, long 
 /* bounce_is_header - a header line or a continuation of one */
 static int bounce_is_header(const char *line, size_t len)
 {
-    size_t i;
-
     if (len > 0 && (line[0] == ' ' || line[0] == '\t'))
         return 1;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) line[i];
-
-        if (c == ':')
-            return i > 0;
-        if (c <= ' ' || c > 126)
-            return 0;
-    }
-    return 0;
+    return header_label_len(line, len) > 0;
 }
 
 /* bounce_original_part - the message (or its header) as it was queued; -1 on a read error */

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "libmatch/config.h"
+#include "libmatch/header.h"
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
 #include "mta-core/maildrop.h"
@@ -222,22 +223,6 @@ static void maildrop_from_header(struct buf *out, const char *full_name, const c
     }
 }
 
-/* maildrop_is_header - "Name:" */
-static int maildrop_is_header(const char *line, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) line[i];
-
-        if (c == ':')
-            return i > 0;
-        if (c <= ' ' || c > 126)
-            return 0;
-    }
-    return 0;
-}
-
 /* maildrop_missing - the headers local mail must have, when it has not */
 static void maildrop_missing(struct maildrop_hdr *h, const char *full_name, const char *sender,
                              const char *myhostname, time_t now)
@@ -309,7 +294,7 @@ static int maildrop_convert(struct queue_file *qf, int fd, const struct queue_ms
             continue;
         }
         maildrop_flush_header(&h);
-        if (maildrop_is_header(line.data, line.len) && line.len <= MAILDROP_HEADER_MAX) {
+        if (header_label_len(line.data, line.len) && line.len <= MAILDROP_HEADER_MAX) {
             buf_set(&h.hdr, line.data, line.len);
             h.have_hdr = 1;
             continue;

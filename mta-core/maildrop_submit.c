@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "libmatch/config.h"
+#include "libmatch/header.h"
 #include "libmatch/mem.h"
 #include "mta-core/maildrop.h"
 #include "mta-core/masq_addr.h"
@@ -142,22 +143,6 @@ static void maildrop_x_header(struct maildrop_xtract *x, const char *h, size_t l
     }
 }
 
-/* maildrop_is_header - "Name:" */
-static int maildrop_is_header(const char *line, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) line[i];
-
-        if (c == ':')
-            return i > 0;
-        if (c <= ' ' || c > 126)
-            return 0;
-    }
-    return 0;
-}
-
 /* maildrop_login - the login name of the real user */
 static char *maildrop_login(uid_t uid)
 {
@@ -267,7 +252,7 @@ int maildrop_submit(struct maildrop_sub *s, FILE *in, char *id, struct buf *err)
                 if (have_hdr)
                     maildrop_x_header(&x, hdr.data, hdr.len);
                 have_hdr = 0;
-                if (maildrop_is_header(line, text)) {
+                if (header_label_len(line, text)) {
                     buf_set(&hdr, line, text < MAILDROP_HEADER_MAX ? text : MAILDROP_HEADER_MAX);
                     have_hdr = 1;
                 } else {

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "libmatch/buf.h"
+#include "libmatch/header.h"
 #include "mta-core/masq_addr.h"
 #include "mta-core/queue.h"
 #include "mta-core/smtp_conn.h"
@@ -105,22 +106,6 @@ static void smtp_out_flush_header(struct smtp_out *o)
     buf_reset(&o->hdr);
 }
 
-/* smtp_is_header - "Name:" */
-static int smtp_is_header(const char *line, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) line[i];
-
-        if (c == ':')
-            return i > 0;
-        if (c <= ' ' || c > 126)
-            return 0;
-    }
-    return 0;
-}
-
 /* smtp_out_line - stage 1: one content line */
 static void smtp_out_line(struct smtp_out *o, const char *line, size_t len)
 {
@@ -135,7 +120,7 @@ static void smtp_out_line(struct smtp_out *o, const char *line, size_t len)
         return;
     }
     smtp_out_flush_header(o);
-    if (smtp_is_header(line, len) && len <= SMTP_MIME_HEADER_MAX) {
+    if (header_label_len(line, len) && len <= SMTP_MIME_HEADER_MAX) {
         buf_set(&o->hdr, line, len);
         o->have_hdr = 1;
         return;
@@ -213,7 +198,7 @@ int smtp_content_scan(const struct smtp_msg *msg, int *eightbit_cte, int *utf8_h
     *utf8_headers = 0;
     while ((rc = queue_content_next(qc, &line, &eol, err)) > 0) {
         if (in_header) {
-            if (line.len == 0 || (!smtp_is_header(line.data, line.len) && line.data[0] != ' ' && line.data[0] != '\t'))
+            if (line.len == 0 || (!header_label_len(line.data, line.len) && line.data[0] != ' ' && line.data[0] != '\t'))
                 in_header = 0;
             for (i = 0; in_header && i < line.len; i++)
                 if ((unsigned char) line.data[i] & 0x80)

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "libmatch/buf.h"
+#include "libmatch/header.h"
 #include "libmatch/mem.h"
 #include "mta-core/smtp_mime.h"
 
@@ -88,28 +89,6 @@ void smtp_mime_free(struct smtp_mime *m)
 size_t smtp_mime_converted(const struct smtp_mime *m)
 {
     return m->converted;
-}
-
-/* smtp_mime_is_header - "Name:" (printable, no blanks in the name), Postfix's is_header() */
-static int smtp_mime_is_header(const char *line, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) line[i];
-
-        if (c == ':')
-            return i > 0;
-        if (c == ' ' || c == '\t') {
-            /* "Name :" is obsolete but still a header. */
-            while (i < len && (line[i] == ' ' || line[i] == '\t'))
-                i++;
-            return i < len && line[i] == ':' && i > 0;
-        }
-        if (c < 33 || c > 126)
-            return 0;
-    }
-    return 0;
 }
 
 /*
@@ -461,7 +440,7 @@ void smtp_mime_line(struct smtp_mime *m, const char *line, size_t len)
         return;
     }
     smtp_mime_flush_header(m);
-    if (smtp_mime_is_header(line, len)) {
+    if (header_label_len(line, len)) {
         m->have_hdr = 1;
         if (len > SMTP_MIME_HEADER_MAX) {
             m->out(m->ctx, line, len);
