@@ -3,8 +3,9 @@
 # -n (a trace of every condition with its line, nothing delivered), --lint
 # (every problem of an rc file with its line), exit codes (0, 75 when even
 # DEFAULT fails, EXITCODE, -m without rc file, -d with an unknown user,
-# -z), errors logged with file and line, and -d as root: the recipient's
-# identity and procmail's checks on a group- or world-writable rc file.
+# -z), errors logged with file and line, -d as root: the recipient's
+# identity and procmail's checks on a group- or world-writable rc file,
+# and -d for another user refused when not root.
 . "$(dirname "$0")/lib/tap.sh"
 
 PS="$TOP/procsort/procsort"
@@ -122,7 +123,12 @@ if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null 2>&1; then
         "$PS" DEFAULT="$home/fallback" "$home/abs.rc" < msg 2>err
     like "$(cat err)" "Suspicious rcfile \"$home/abs.rc\"" "a world-writable rc file is not read"
     ok "the message went to DEFAULT instead" test -s "$home/fallback"
+    # -d for someone else, not as root: refused before anything is read or written
+    setpriv --reuid="$uid" --regid="$(id -g "$user")" --clear-groups -- env -i HOME="$home" PATH=/usr/bin:/bin \
+        "$PS" -d root < msg > out 2>err
+    is "$?" 77 "-d root as $user: EX_NOPERM"
+    like "$(cat err)" "Insufficient privileges to deliver to \"root\"" "and says so"
 else
-    skip 4 "not root: -d identity checks need root"
+    skip 6 "not root: -d identity checks need root"
 fi
 done_testing
