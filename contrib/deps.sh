@@ -12,7 +12,7 @@ BUILD_PKGS="gcc make pkg-config libmilter-dev libpcre2-dev libgmime-3.0-dev
  libevent-dev libssl-dev libarchive-dev libmagic-dev libvectorscan-dev"
 TEST_PKGS="perl postfix postfix-pcre procmail swaks opendkim opendkim-tools
  dovecot-imapd mandoc python3 openssl systemd clang libclang-rt-14-dev
- p7zip-full libmagic-mgc libnet-ssleay-perl man-db manpages-dev valgrind"
+ p7zip-full libmagic-mgc libnet-ssleay-perl man-db manpages-dev valgrind strace"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -195,9 +195,14 @@ static void local_split(const struct local_conf *lc, const char *addr, struct lo
 /* local_mkhome - create a home_base home (and home_base) when missing */
 static int local_mkhome(const char *path)
 {
-    char *copy = mem_strdup(path);
+    struct stat st;
+    char *copy;
     char *p;
     int rc = 0;
+
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    copy = mem_strdup(path);
 
     for (p = copy + 1; *p && rc == 0; p++) {
         if (*p != '/')

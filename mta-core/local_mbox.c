@@ -147,12 +147,17 @@ out:
     buf_free(&why);
 }
 
-/* local_mkdirs - mkdir -p, mode 0700 */
+/* local_mkdirs - mkdir -p, mode 0700; one stat() when the directory is there already */
 static int local_mkdirs(const char *path)
 {
-    char *copy = mem_strdup(path);
+    struct stat st;
+    char *copy;
     char *p;
     int rc = 0;
+
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    copy = mem_strdup(path);
 
     for (p = copy + 1; *p && rc == 0; p++) {
         if (*p != '/')

@@ -161,7 +161,7 @@ static void qmgr_recover(void)
         msg_fatal("%s", err.data);
     for (i = 0; i < n; i++) {
         buf_reset(&err);
-        if (queue_move(qmgr.conf.queue_dir, ids[i], QUEUE_ACTIVE, QUEUE_INCOMING, &err) < 0)
+        if (queue_move_nosync(qmgr.conf.queue_dir, ids[i], QUEUE_ACTIVE, QUEUE_INCOMING, &err) < 0)
             msg_warn("%s", err.data);
     }
     if (n)

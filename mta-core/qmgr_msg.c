@@ -92,7 +92,7 @@ static void qmgr_corrupt(const char *id, const char *from, const char *why)
     struct buf err = BUF_INIT;
 
     msg_warn("%s: corrupt queue file: %s: moved to %s/", id, why, QUEUE_CORRUPT);
-    if (queue_move(qmgr.conf.queue_dir, id, from, QUEUE_CORRUPT, &err) < 0)
+    if (queue_move_nosync(qmgr.conf.queue_dir, id, from, QUEUE_CORRUPT, &err) < 0)
         msg_warn("%s", err.data);
     buf_free(&err);
 }
@@ -227,7 +227,7 @@ void qmgr_msg_activate(const char *id, const char *from)
     size_t i, jobs = 0;
     int fd, rc;
 
-    if (queue_move(qmgr.conf.queue_dir, id, from, QUEUE_ACTIVE, &err) < 0) {
+    if (queue_move_nosync(qmgr.conf.queue_dir, id, from, QUEUE_ACTIVE, &err) < 0) {
         /* Gone meanwhile (mtaq), or a name clash: leave it. */
         if (errno != ENOENT)
             msg_warn("%s", err.data);
@@ -356,7 +356,7 @@ static void qmgr_msg_finish(struct qmgr_msg *m)
         }
     }
     if (open_targets == 0) {
-        if (queue_remove(qmgr.conf.queue_dir, QUEUE_ACTIVE, m->id, &err) < 0)
+        if (queue_remove_nosync(qmgr.conf.queue_dir, QUEUE_ACTIVE, m->id, &err) < 0)
             msg_warn("%s", err.data);
         else
             msg_info("%s: removed", m->id);
@@ -379,7 +379,7 @@ static void qmgr_msg_finish(struct qmgr_msg *m)
         times[1].tv_nsec = 0;
         if (utimensat(AT_FDCWD, path.data, times, 0) < 0)
             msg_warn("%s: set the time of the next attempt: %m", m->id);
-        if (queue_move(qmgr.conf.queue_dir, m->id, QUEUE_ACTIVE, QUEUE_DEFERRED, &err) < 0)
+        if (queue_move_nosync(qmgr.conf.queue_dir, m->id, QUEUE_ACTIVE, QUEUE_DEFERRED, &err) < 0)
             msg_warn("%s", err.data);
         else
             msg_debug("%s: deferred for %ld seconds", m->id, delay);

@@ -48,7 +48,8 @@
  *   H reason           put in hold with this reason (commit into hold/)
  *   E ""               the end: the message is complete
  *   -- appended later by the queue manager and mtaq, each with one write(2)
- *      on an O_APPEND descriptor and fsynced:
+ *      on an O_APPEND descriptor and fsynced (but D records, as Postfix's
+ *      "done" marks: lost in a crash, the target is delivered again):
  *   Y "PARENT\tKIND\tUID\tGID\tALIAS\tTARGET"  one delivery target that
  *                      recipient number PARENT expanded into (aliases,
  *                      virtual); KIND is mailbox, command, file or relay
@@ -231,7 +232,13 @@ void queue_content_close(struct queue_content *qc);
  * Directories and ids.  queue_path() builds "queue_dir/queue/id".
  * queue_find() says which queue holds id (NULL: none).  queue_move()
  * renames a file from one queue to another, never replacing a file, and
- * fsyncs the destination directory.  queue_id_ok() checks the syntax of an
+ * fsyncs the destination directory.  The queue manager's own moves
+ * (incoming or deferred to active, active to deferred or corrupt) and
+ * its removal of a finished message use the _nosync forms, as Postfix's
+ * qmgr does: lost in a crash, such a rename or unlink only leaves the
+ * message where it was (incoming/ or active/), and it is delivered again:
+ * a duplicate, never a loss.  What a human asks for (mtaq hold, release,
+ * delete) stays durable.  queue_id_ok() checks the syntax of an
  * id from a user (mtaq), so that "../x" never reaches a path.
  */
 int queue_init_dirs(const char *queue_dir, struct buf *err);
@@ -239,6 +246,9 @@ void queue_path(struct buf *out, const char *queue_dir, const char *queue, const
 const char *queue_find(const char *queue_dir, const char *id);
 int queue_move(const char *queue_dir, const char *id, const char *from, const char *to, struct buf *err);
 int queue_remove(const char *queue_dir, const char *queue, const char *id, struct buf *err);
+int queue_move_nosync(const char *queue_dir, const char *id, const char *from, const char *to,
+                      struct buf *err);
+int queue_remove_nosync(const char *queue_dir, const char *queue, const char *id, struct buf *err);
 int queue_id_ok(const char *id);
 int queue_fsync_dir(const char *dir, struct buf *err);
 int queue_scan(const char *queue_dir, const char *queue, char ***idsp, size_t *countp, struct buf *err);

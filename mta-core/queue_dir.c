@@ -126,9 +126,9 @@ const char *queue_find(const char *queue_dir, const char *id)
     return NULL;
 }
 
-/* queue_move - rename id from one queue to another; -1 with err (errno kept) */
-int queue_move(const char *queue_dir, const char *id, const char *from, const char *to,
-               struct buf *err)
+/* queue_move_sync - rename id from one queue to another, the destination fsynced when sync */
+static int queue_move_sync(const char *queue_dir, const char *id, const char *from, const char *to,
+                           int sync, struct buf *err)
 {
     struct buf src = BUF_INIT;
     struct buf dst = BUF_INIT;
@@ -147,7 +147,7 @@ int queue_move(const char *queue_dir, const char *id, const char *from, const ch
             errno = saved;
         }
     }
-    if (rc == 0) {
+    if (rc == 0 && sync) {
         buf_reset(&src);
         buf_printf(&src, "%s/%s", queue_dir, to);
         rc = queue_fsync_dir(src.data, err);
@@ -157,8 +157,23 @@ int queue_move(const char *queue_dir, const char *id, const char *from, const ch
     return rc;
 }
 
-/* queue_remove - delete id from a queue; -1 with err (errno kept) */
-int queue_remove(const char *queue_dir, const char *queue, const char *id, struct buf *err)
+/* queue_move - rename id from one queue to another, durably; -1 with err (errno kept) */
+int queue_move(const char *queue_dir, const char *id, const char *from, const char *to,
+               struct buf *err)
+{
+    return queue_move_sync(queue_dir, id, from, to, 1, err);
+}
+
+/* queue_move_nosync - queue_move() without the directory fsync (see queue.h) */
+int queue_move_nosync(const char *queue_dir, const char *id, const char *from, const char *to,
+                      struct buf *err)
+{
+    return queue_move_sync(queue_dir, id, from, to, 0, err);
+}
+
+/* queue_remove_sync - delete id from a queue, the directory fsynced when sync */
+static int queue_remove_sync(const char *queue_dir, const char *queue, const char *id, int sync,
+                             struct buf *err)
 {
     struct buf path = BUF_INIT;
     int rc = 0;
@@ -170,13 +185,25 @@ int queue_remove(const char *queue_dir, const char *queue, const char *id, struc
         buf_printf(err, "%s: remove from %s: %s", id, queue, strerror(errno));
         errno = saved;
         rc = -1;
-    } else {
+    } else if (sync) {
         buf_reset(&path);
         buf_printf(&path, "%s/%s", queue_dir, queue);
         rc = queue_fsync_dir(path.data, err);
     }
     buf_free(&path);
     return rc;
+}
+
+/* queue_remove - delete id from a queue, durably; -1 with err (errno kept) */
+int queue_remove(const char *queue_dir, const char *queue, const char *id, struct buf *err)
+{
+    return queue_remove_sync(queue_dir, queue, id, 1, err);
+}
+
+/* queue_remove_nosync - queue_remove() without the directory fsync (see queue.h) */
+int queue_remove_nosync(const char *queue_dir, const char *queue, const char *id, struct buf *err)
+{
+    return queue_remove_sync(queue_dir, queue, id, 0, err);
 }
 
 static int queue_id_cmp(const void *a, const void *b)

@@ -180,7 +180,7 @@ int queue_rec_put(FILE *fp, int type, const char *data, size_t len)
  * well-formed.  Several records in one write cost one fsync; a crash in
  * the middle leaves a torn last record, which readers ignore.
  */
-int queue_append_records(int fd, const struct buf *records, struct buf *err)
+static int queue_append_sync(int fd, const struct buf *records, int sync, struct buf *err)
 {
     off_t before = lseek(fd, 0, SEEK_END);
     ssize_t n;
@@ -194,11 +194,17 @@ int queue_append_records(int fd, const struct buf *records, struct buf *err)
             buf_printf(err, "; truncate: %s", strerror(errno));
         return -1;
     }
-    if (fsync(fd) < 0) {
+    if (sync && fsync(fd) < 0) {
         buf_printf(err, "fsync queue file: %s", strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* queue_append_records - see above: one write, one fsync */
+int queue_append_records(int fd, const struct buf *records, struct buf *err)
+{
+    return queue_append_sync(fd, records, 1, err);
 }
 
 /* queue_append - add one record (see queue_append_records) */
@@ -258,7 +264,11 @@ int queue_append_target(int fd, size_t parent, const char *kind, uid_t uid, gid_
     return rc;
 }
 
-/* queue_append_status - a D record: what became of one delivery target */
+/*
+ * queue_append_status - a D record (a delivery result), one write and no
+ * fsync, as Postfix marks a recipient done: lost in a crash, the target is
+ * delivered again (a duplicate, never a loss).
+ */
 int queue_append_status(int fd, size_t target, const char *status, const char *dsn,
                         long when, const char *text, struct buf *err)
 {
@@ -266,7 +276,7 @@ int queue_append_status(int fd, size_t target, const char *status, const char *d
     int rc;
 
     queue_format_status(&rec, target, status, dsn, when, text);
-    rc = queue_append_records(fd, &rec, err);
+    rc = queue_append_sync(fd, &rec, 0, err);
     buf_free(&rec);
     return rc;
 }

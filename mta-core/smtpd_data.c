@@ -210,12 +210,54 @@ static int smtpd_queue_out(void *ctx, const char *data, size_t len, struct buf *
     return queue_write(ctx, data, len);
 }
 
-/* smtpd_commit - write the message to the queue, fsync, and say so */
+/* smtpd_committed - the commit is complete (or failed): say so, then read on */
+static void smtpd_committed(struct smtpd_session *s)
+{
+    struct smtpd_msg *msg = s->msg;
+    const struct smtpd_header *mid;
+
+    if (s->commit_rc < 0) {
+        smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+    } else {
+        if ((mid = smtpd_msg_find_header(msg, "Message-ID", 1)) != NULL) {
+            const char *v = mid->value;
+
+            while (*v == ' ' || *v == '\t')
+                v++;
+            msg_info("%s: message-id=%.200s", s->queue_id, v);
+        }
+        if (msg->hold_reason)
+            msg_info("%s: hold: %s from %s: %s; from=<%s> proto=%s%s%s%s", s->queue_id, s->where,
+                     s->namaddr, msg->hold_reason, msg->sender, s->protocol,
+                     s->helo ? " helo=<" : "", s->helo ? s->helo : "", s->helo ? ">" : "");
+        /* Only now: the file and its directory entry are fsynced (queue_commit). */
+        smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+        smtpd_queue_committed(s->queue_id);
+    }
+    smtpd_xact_reset(s);
+}
+
+/* smtpd_commit_done - a commit thread is done with the session's message */
+static void smtpd_commit_done(void *ctx, int rc, const char *err)
+{
+    struct smtpd_session *s = ctx;
+
+    s->commit = NULL;
+    s->commit_rc = rc;
+    if (rc < 0)
+        msg_warn("%s: queue file write error: %s", s->queue_id, err);
+    smtpd_session_later(s, smtpd_committed);
+}
+
+/*
+ * smtpd_commit - write the envelope and content to the queue file, then
+ * have a commit thread make it durable (smtpd_commit.c); the reply waits
+ * for smtpd_committed(), and no input is read meanwhile.
+ */
 static void smtpd_commit(struct smtpd_session *s)
 {
     struct smtpd_msg *msg = s->msg;
     struct buf err = BUF_INIT;
-    const struct smtpd_header *mid;
     size_t i;
 
     queue_set_sender(s->qf, msg->sender);
@@ -235,29 +277,11 @@ static void smtpd_commit(struct smtpd_session *s)
         queue_set_hold(s->qf, msg->hold_reason);
     if (smtpd_msg_write(msg, smtpd_queue_out, s->qf, &err) < 0)
         msg_warn("%s: %s", s->queue_id, err.data);
-    /* The commit reports a write error from above too, and removes the file. */
-    if (queue_commit(s->qf, &err) < 0) {
-        s->qf = NULL;
-        msg_warn("%s: queue file write error: %s", s->queue_id, err.data);
-        smtpd_reply(s, "451 4.3.0 Error: queue file write error");
-    } else {
-        s->qf = NULL;
-        if ((mid = smtpd_msg_find_header(msg, "Message-ID", 1)) != NULL) {
-            const char *v = mid->value;
-
-            while (*v == ' ' || *v == '\t')
-                v++;
-            msg_info("%s: message-id=%.200s", s->queue_id, v);
-        }
-        if (msg->hold_reason)
-            msg_info("%s: hold: %s from %s: %s; from=<%s> proto=%s%s%s%s", s->queue_id, s->where,
-                     s->namaddr, msg->hold_reason, msg->sender, s->protocol,
-                     s->helo ? " helo=<" : "", s->helo ? s->helo : "", s->helo ? ">" : "");
-        smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-        smtpd_queue_committed(s->queue_id);
-    }
     buf_free(&err);
-    smtpd_xact_reset(s);
+    /* The commit reports a write error from above too, and removes the file. */
+    s->commit = smtpd_commit_start(s->qf, smtpd_commit_done, s);
+    s->qf = NULL;
+    smtpd_set_read(s, 0);
 }
 
 /* smtpd_eom_done - the hooks decided about the complete message */

@@ -269,6 +269,7 @@ void smtpd_server_run(struct config *cfg)
     smtpd_privs_drop(owner);
     mem_free(owner);
     smtpd_resolve_init(smtpd_conf->base);
+    smtpd_commit_init(smtpd_conf->base);
     qmgr_start(smtpd_conf->base, cfg);
     maildrop_start(smtpd_conf->base, cfg);
     sig_hup = evsignal_new(smtpd_conf->base, SIGHUP, smtpd_signal, NULL);

@@ -95,6 +95,15 @@ struct smtpd_resolve_job *smtpd_resolve_start(const struct sockaddr *sa, socklen
                                               smtpd_resolve_fn done, void *ctx);
 void smtpd_resolve_cancel(struct smtpd_resolve_job *job);
 
+/* smtpd_commit.c */
+struct queue_file;
+typedef void (*smtpd_commit_fn)(void *ctx, int rc, const char *err);
+struct smtpd_commit_job;
+
+void smtpd_commit_init(struct event_base *base);
+struct smtpd_commit_job *smtpd_commit_start(struct queue_file *qf, smtpd_commit_fn done, void *ctx);
+void smtpd_commit_cancel(struct smtpd_commit_job *job);
+
 /* smtpd_anvil.c */
 #define SMTPD_ANVIL_OK 0
 #define SMTPD_ANVIL_COUNT 1 /* too many connections at once */

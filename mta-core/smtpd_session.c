@@ -113,7 +113,8 @@ void smtpd_set_read(struct smtpd_session *s, int on)
 /* smtpd_wants_input - the state reads and nothing holds the session */
 static int smtpd_wants_input(const struct smtpd_session *s)
 {
-    if (s->dead || s->sleeping || s->verdict_ready || (s->chain && smtpd_chain_busy(s->chain)))
+    if (s->dead || s->sleeping || s->verdict_ready || s->commit
+        || (s->chain && smtpd_chain_busy(s->chain)))
         return 0;
     return s->state == SMTPD_ST_COMMAND || s->state == SMTPD_ST_LONGLINE
            || s->state == SMTPD_ST_DATA || s->state == SMTPD_ST_BDAT;
@@ -315,6 +316,17 @@ void smtpd_hooks_start(struct smtpd_session *s, enum smtpd_stage stage, smtpd_af
     } else {
         smtpd_set_read(s, 0);
     }
+}
+
+/*
+ * smtpd_session_later - run fn(s) from the event loop (a result that came
+ * in from outside the session's callbacks), then read on.
+ */
+void smtpd_session_later(struct smtpd_session *s, smtpd_after_fn fn)
+{
+    s->after = fn;
+    s->verdict_ready = 1;
+    event_active(s->resume_ev, 0, 0);
 }
 
 /* smtpd_resume - a hook answered late: act on the verdict, then read on */
@@ -716,6 +728,8 @@ static void smtpd_session_free(struct smtpd_session *s)
         s->next->prev = s->prev;
     if (s->lookup)
         smtpd_resolve_cancel(s->lookup);
+    if (s->commit)
+        smtpd_commit_cancel(s->commit);
     if (s->chain)
         smtpd_log_disconnect(s);
     smtpd_chain_close(s->chain);

@@ -81,6 +81,8 @@ struct smtpd_session {
     int flush_tries;
     SSL *ssl;                 /* after STARTTLS */
     struct smtpd_resolve_job *lookup;
+    struct smtpd_commit_job *commit; /* the queue commit under way: no input meanwhile */
+    int commit_rc;            /* its result, for smtpd_committed() */
 
     /* Who. */
     struct smtpd_client client;
@@ -160,6 +162,7 @@ void smtpd_close(struct smtpd_session *s);
 void smtpd_hooks_start(struct smtpd_session *s, enum smtpd_stage stage, smtpd_after_fn after);
 void smtpd_log_reject(struct smtpd_session *s, const char *action, const char *reply);
 void smtpd_set_read(struct smtpd_session *s, int on);
+void smtpd_session_later(struct smtpd_session *s, smtpd_after_fn fn);
 void smtpd_set_bev(struct smtpd_session *s, struct bufferevent *bev);
 const char *smtpd_qid(const struct smtpd_session *s);
 
