@@ -8,7 +8,11 @@
 #              rules/attachment_policy;
 #   mta-core   with milterd as its milter (smtpd_milters) and procsort as
 #              the mailbox_command of two users, alice and bob, whose
-#              ~/.procmailrc are made of the recipes in rules/procmailrc/;
+#              ~/.procmailrc are made of the recipes in rules/procmailrc/
+#              (bob's also forwards with mta-sendmail), relaying the rest
+#              to
+#   partner    a second mta-core, the next hop for partner.example, which
+#              delivers into Maildirs of its own;
 #
 # sends the messages listed in contrib/demo/messages with swaks, one after
 # the other, and prints one line per message: the SMTP answer, milterd's
@@ -90,7 +94,7 @@ start() {
 
 # --- What we need --------------------------------------------------------------
 
-for p in milterd/milterd mta-core/mta-core mta-core/mtaq procsort/procsort; do
+for p in milterd/milterd mta-core/mta-core mta-core/mtaq mta-core/mta-sendmail procsort/procsort; do
     [ -x "$TOP/$p" ] || die "$p is not built: run 'make demo' (or 'make' first)"
 done
 for c in swaks perl formail; do
@@ -106,11 +110,11 @@ fi
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/mailsift-demo.XXXXXX") || die "cannot make a temporary directory"
 chmod 755 "$D"
-mkdir -p "$D/etc/rules" "$D/bin" "$D/log" "$D/home"
+mkdir -p "$D/etc/rules" "$D/bin" "$D/log" "$D/home" "$D/partner/dave/Maildir" "$D/partner/ops/Maildir"
 # The daemons may run as another user who cannot read the source tree:
 # they get copies of the rules and of procsort.
 cp "$TOP/rules/header_checks" "$TOP/rules/body_checks" "$TOP/rules/attachment_policy" "$D/etc/rules/"
-cp "$TOP/procsort/procsort" "$D/bin/"
+cp "$TOP/procsort/procsort" "$TOP/mta-core/mta-sendmail" "$D/bin/"
 
 # --- Two users: ~/.procmailrc from rules/procmailrc/ ------------------------------
 
@@ -129,15 +133,30 @@ DEFAULT=$MAILDIR
 LOGFILE=$HOME/.procmail.log
 RCDIR=$HOME/.procmail
 
+EOF
+# (his forwards go through the demo's submission command, not the system's)
+cat >> "$D/home/bob/.procmailrc" <<EOF
+SENDMAIL=$D/bin/mta-sendmail
+SENDMAILFLAGS="-oi -C $D/etc/mta-core.conf"
+EOF
+cat >> "$D/home/bob/.procmailrc" <<'EOF'
+
+# facilities notices also go to dave, who stands in for bob
+:0 c
+* ^From:.*facilities@demo\.example
+! dave@partner.example
+
 INCLUDERC=$RCDIR/senders.rc
 EOF
-if [ -n "$RUNAS" ]; then chown -R "$RUNAS:" "$D/home"; fi
+if [ -n "$RUNAS" ]; then chown -R "$RUNAS:" "$D/home" "$D/partner"; fi
 
 # --- Configuration -----------------------------------------------------------------
 
 MPORT=$(free_port)
 PORT=$(free_port)
 while [ "$PORT" = "$MPORT" ]; do PORT=$(free_port); done
+RPORT=$(free_port)
+while [ "$RPORT" = "$MPORT" ] || [ "$RPORT" = "$PORT" ]; do RPORT=$(free_port); done
 
 cat > "$D/etc/milterd.conf" <<EOF
 # milterd.conf(5) for the demo: the rule files shipped in rules/.
@@ -161,13 +180,30 @@ recipient_delimiter = +
 smtpd_milters = inet:127.0.0.1:$MPORT
 milter_default_action = tempfail
 mailbox_command = $D/bin/procsort -a "\$EXTENSION" HOME=\$HOME SHELL=\$SHELL \$HOME/.procmailrc
+relayhost = [127.0.0.1]:$RPORT
+${RUNAS:+mail_owner = $RUNAS}
+EOF
+
+cat > "$D/etc/partner.conf" <<EOF
+# mta-core.conf(5) of the partner's server: the next hop for partner.example.
+myhostname = mx.partner.example
+mydomain = partner.example
+mydestination = \$myhostname, \$mydomain
+smtpd_listen = 127.0.0.1:$RPORT
+queue_directory = $D/pqueue
+home_base = $D/partner
+home_mailbox = Maildir/
+alias_maps =
+default_transport = error:the demo's partner relays nothing
 ${RUNAS:+mail_owner = $RUNAS}
 EOF
 
 say "mailsift demo in $D${RUNAS:+ (daemons and deliveries as $RUNAS)}"
 START_NOTE="rules/header_checks, body_checks, attachment_policy"
 start milterd "$MPORT" "$TOP/milterd/milterd" -v -c "$D/etc/milterd.conf"
-START_NOTE="smtpd_milters = milterd, mailbox_command = procsort, users alice and bob"
+START_NOTE="partner.example's next hop: Maildirs for dave and ops"
+start partner "$RPORT" "$TOP/mta-core/mta-core" -c "$D/etc/partner.conf"
+START_NOTE="smtpd_milters = milterd, mailbox_command = procsort, users alice and bob, relayhost = partner"
 start mta-core "$PORT" "$TOP/mta-core/mta-core" -c "$D/etc/mta-core.conf"
 MLOG=$D/log/milterd.log
 CLOG=$D/log/mta-core.log
@@ -187,7 +223,8 @@ after() { [ -f "$1" ] && tail -n "+$(($2 + 1))" "$1"; }
 
 # busy - is any message still on its way (not delivered, not held)?
 busy() {
-    [ -n "$(find "$D/queue/incoming" "$D/queue/active" "$D/queue/maildrop" -type f 2>/dev/null)" ]
+    [ -n "$(find "$D/queue/incoming" "$D/queue/active" "$D/queue/maildrop" \
+        "$D/pqueue/incoming" "$D/pqueue/active" -type f 2>/dev/null)" ]
 }
 
 # settle QID - wait until the message is delivered, held or deferred (30 s)
@@ -229,6 +266,8 @@ places() {
     [ -f "$D/queue/hold/$1" ] && echo hold
     [ -f "$D/queue/deferred/$1" ] && echo deferred
     grep -q "^mta-core: $1: .*status=bounced" "$CLOG" && echo bounced
+    # the partner's copy names our queue id in our Received: header
+    grep -rlqF -e "$1" "$D/partner" 2>/dev/null && echo relay
     grep -rlF -e "$1" "$D/home" 2>/dev/null | while read -r f; do
         rel=${f#"$D/home/"}
         user=${rel%%/*}
@@ -326,7 +365,8 @@ while IFS='|' read -r what file from to code want_verdict want_rule want_place; 
     esac
 done < "$MESSAGES"
 
-say "(rules: FILE:LINE in rules/; folders: under each user's home; hold: mta-core's hold queue)"
+say "(rules: FILE:LINE in rules/; folders: under each user's home; hold: mta-core's hold queue;"
+say " relay: in a mailbox on the partner's server, mta-core's relayhost)"
 
 # --- The hold queue ---------------------------------------------------------------------
 

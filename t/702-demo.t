@@ -1,7 +1,9 @@
 #!/bin/sh
 # 702-demo.t - "make demo" as "make check" runs it: contrib/demo.sh sends
 # every message of contrib/demo/messages through mta-core, milterd and
-# procsort, prints one table row per message, finds every outcome it
+# procsort (and relays some to a second mta-core, the partner's server:
+# one directly, one forwarded by a recipe through mta-sendmail), prints
+# one table row per message, finds every outcome it
 # expects, releases a held message, and exits 0 within two minutes; it
 # stops every process it started and removes its directory.  The same as
 # an ordinary user (when the test runs as root).  Then the
@@ -30,10 +32,14 @@ like "$(cat "$T/out")" '\$ mtaq -c etc/mta-core.conf list --hold' "it shows mtaq
 like "$(cat "$T/out")" '\(held: Encrypted archive held for review\)' "with the hold reason"
 like "$(cat "$T/out")" 'released from hold by uid' "mtaq release is run"
 like "$(cat "$T/out")" 'now in: alice:Maildir/' "and the released message lands in alice's inbox"
+like "$(cat "$T/out")" '^[0-9]+ +relayed to the partner +250 queued as [0-9A-Za-z]+ +ACCEPT +relay$' \
+    "a message for another domain reaches the relayhost's mailbox"
+like "$(cat "$T/out")" "^[0-9]+ +forwarded by bob's recipe .* +bob:Maildir/senders/facilities@demo\\.example relay\$" \
+    "a recipe's forward goes out through mta-sendmail and the relay, and bob keeps his copy"
 
 # Everything it started is gone, and so is its directory.
 pids=$(sed -n 's/^  [a-z-]* *pid \([0-9]*\) .*/\1/p' "$T/out")
-is "$(echo $pids | wc -w)" 2 "it reports the pids of milterd and mta-core"
+is "$(echo $pids | wc -w)" 3 "it reports the pids of milterd, mta-core and the partner's mta-core"
 for pid in $pids; do
     nok "process $pid is stopped" kill -0 "$pid"
 done
