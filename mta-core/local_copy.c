@@ -12,7 +12,6 @@
  * Trust: the content is whatever a client sent; it is copied, never
  * interpreted, except for header names in the loop check.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +20,7 @@
 #include "libmatch/mem.h"
 #include "mta-core/local_copy.h"
 #include "mta-core/queue.h"
+#include "mta-core/quote_addr.h"
 
 #define LOCAL_SINK_BUF 65536 /* bytes buffered before a write(2) */
 
@@ -90,38 +90,6 @@ const char *local_mbox_dsn(int err, const char *def)
     }
 }
 
-/* local_quote_local - an address with its local part quoted when RFC 5322 wants it */
-static void local_quote_addr(struct buf *out, const char *addr)
-{
-    const char *at = strrchr(addr, '@');
-    size_t llen = at ? (size_t) (at - addr) : strlen(addr);
-    size_t i;
-    int need = llen == 0 ? 0 : (addr[0] == '.' || addr[llen - 1] == '.');
-
-    for (i = 0; i < llen && !need; i++) {
-        unsigned char c = (unsigned char) addr[i];
-
-        if (!(isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~.", c) || c >= 0x80))
-            need = 1;
-        else if (c == '.' && i + 1 < llen && addr[i + 1] == '.')
-            need = 1;
-    }
-    buf_reset(out);
-    if (!need) {
-        buf_addstr(out, addr);
-        return;
-    }
-    buf_addch(out, '"');
-    for (i = 0; i < llen; i++) {
-        if (addr[i] == '"' || addr[i] == '\\')
-            buf_addch(out, '\\');
-        buf_addch(out, addr[i]);
-    }
-    buf_addch(out, '"');
-    if (at)
-        buf_addstr(out, at);
-}
-
 /* local_copy - write the message to sink; 0, or LOCAL_COPY_*_ERROR */
 int local_copy(const struct local_request *req, const char *delivered, int flags,
                struct local_sink *sink, struct buf *why)
@@ -138,19 +106,23 @@ int local_copy(const struct local_request *req, const char *delivered, int flags
 
         localtime_r(&now, &tm);
         strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
-        local_quote_addr(&q, msg->sender);
+        buf_reset(&q);
+        quote_addr(&q, msg->sender);
         buf_printf(&out, "From %s  %s\n", *msg->sender ? q.data : "MAILER-DAEMON", date);
     }
     if (flags & LOCAL_COPY_RETURN_PATH) {
-        local_quote_addr(&q, msg->sender);
+        buf_reset(&q);
+        quote_addr(&q, msg->sender);
         buf_printf(&out, "Return-Path: <%s>\n", *msg->sender ? q.data : "");
     }
     if ((flags & LOCAL_COPY_ORIG_RCPT) && req->orig_rcpt && *req->orig_rcpt) {
-        local_quote_addr(&q, req->orig_rcpt);
+        buf_reset(&q);
+        quote_addr(&q, req->orig_rcpt);
         buf_printf(&out, "X-Original-To: %s\n", q.data);
     }
     if ((flags & LOCAL_COPY_DELIVERED) && delivered) {
-        local_quote_addr(&q, delivered);
+        buf_reset(&q);
+        quote_addr(&q, delivered);
         buf_printf(&out, "Delivered-To: %s\n", q.data);
     }
     if (sink->write(sink, out.data, out.len) < 0)

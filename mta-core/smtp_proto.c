@@ -33,6 +33,7 @@
 #include "libmatch/mem.h"
 #include "libmatch/msg.h"
 #include "mta-core/queue.h"
+#include "mta-core/quote_addr.h"
 #include "mta-core/smtp_conn.h"
 #include "mta-core/smtp_proto.h"
 #include "mta-core/smtp_reply.h"
@@ -206,34 +207,6 @@ static int smtp_send(struct smtp_session *s, const char *cmd, int pipelined, lon
             smtp_io_fail(s, io, stage);
     }
     return io;
-}
-
-/* smtp_quote_addr - an address as it goes in MAIL FROM:<...> or RCPT TO:<...> */
-static void smtp_quote_addr(struct buf *out, const char *addr)
-{
-    const char *at = strrchr(addr, '@');
-    size_t llen = at ? (size_t) (at - addr) : strlen(addr), i;
-    int plain = llen > 0 && addr[0] != '.' && addr[llen - 1] != '.';
-
-    for (i = 0; plain && i < llen; i++) {
-        unsigned char c = (unsigned char) addr[i];
-
-        if (!(c > ' ' && c != 0x7f && !strchr("()<>@,;:\\\"[]", c)) || (c == '.' && addr[i + 1] == '.'))
-            plain = 0;
-    }
-    if (plain || llen == 0 || (addr[0] == '"' && llen > 1 && addr[llen - 1] == '"')) {
-        buf_addstr(out, addr);
-        return;
-    }
-    buf_addch(out, '"');
-    for (i = 0; i < llen; i++) {
-        if (addr[i] == '"' || addr[i] == '\\')
-            buf_addch(out, '\\');
-        buf_addch(out, addr[i]);
-    }
-    buf_addch(out, '"');
-    if (at)
-        buf_addstr(out, at);
 }
 
 /* smtp_facts_get - scan the message once: its encoding, and whether it needs SMTPUTF8 */
@@ -412,7 +385,7 @@ static void smtp_mail_cmd(struct smtp_session *s, int downgrade, struct buf *cmd
     else
         buf_setstr(&sender, m->sender);
     buf_addstr(cmd, "MAIL FROM:<");
-    smtp_quote_addr(cmd, sender.data);
+    quote_addr(cmd, sender.data);
     buf_addch(cmd, '>');
     if ((s->ehlo.ext & SMTP_EXT_SIZE) && !downgrade)
         buf_printf(cmd, " SIZE=%zu", m->size);
@@ -445,7 +418,7 @@ static void smtp_rcpt_cmd(struct smtp_session *s, const struct smtp_rcpt *r, str
         buf_setstr(&addr, r->address);
     buf_reset(cmd);
     buf_addstr(cmd, "RCPT TO:<");
-    smtp_quote_addr(cmd, addr.data);
+    quote_addr(cmd, addr.data);
     buf_addch(cmd, '>');
     if (s->ehlo.ext & SMTP_EXT_DSN) {
         if (r->notify & QUEUE_NOTIFY_NEVER) {
