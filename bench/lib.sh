@@ -58,6 +58,12 @@ bench_pair() {
     printf '%s %s\n' "$4" "$5" >> "$_f"
 }
 
+# per VALUE COUNT SCALE - VALUE * SCALE / COUNT (CPU seconds to ms per message,
+# a wall time to a rate, ...); "-" when COUNT is 0 or missing
+per() {
+    awk -v v="$1" -v n="$2" -v s="$3" 'BEGIN { if (n + 0 == 0) print "-"; else printf "%.6f\n", v * s / n }'
+}
+
 # fmt NUMBER - a figure with 3 or 4 significant digits, as wide as it needs
 fmt() {
     awk -v v="$1" 'BEGIN { if (v == "-" || v == "") { print "-"; exit }

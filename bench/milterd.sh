@@ -88,23 +88,23 @@ mt_lookups() {
         _lj=$(mt_loop "table load (libmatch, no JIT)" -n "$MT_LOADS" -i /dev/null -- "$TOP/t/lib/tablequery" -J "$_t" "$_key") || return 1
         _qj=$(mt_loop "lookups (libmatch, no JIT)" -n 1 -i "$B/mt/keys" -- "$TOP/t/lib/tablequery" -J "$_t") || return 1
         bench_pair "1000-rule pcre table, no JIT: load" "CPU ms/start" down \
-            "$(awk -v c="$(field cpu "$_lj")" -v n="$MT_LOADS" 'BEGIN { printf "%.3f", c * 1000 / n }')" \
-            "$(awk -v c="$(field cpu "$_lp")" -v n="$MT_LOADS" 'BEGIN { printf "%.3f", c * 1000 / n }')"
+            "$(per "$(field cpu "$_lj")" "$MT_LOADS" 1000)" \
+            "$(per "$(field cpu "$_lp")" "$MT_LOADS" 1000)"
         bench_pair "1000-rule pcre table, no JIT: lookups" "CPU us/lookup" down \
-            "$(awk -v c="$(field cpu "$_qj")" -v n="$MT_KEYS" 'BEGIN { printf "%.3f", c * 1e6 / n }')" \
-            "$(awk -v c="$(field cpu "$_qp")" -v n="$MT_KEYS" 'BEGIN { printf "%.3f", c * 1e6 / n }')"
+            "$(per "$(field cpu "$_qj")" "$MT_KEYS" 1e6)" \
+            "$(per "$(field cpu "$_qp")" "$MT_KEYS" 1e6)"
         bench_pair "1000-rule pcre table: load" "ms/start" down \
-            "$(awk -v r="$(field rate "$_lo")" 'BEGIN { printf "%.3f", 1000 / r }')" \
-            "$(awk -v r="$(field rate "$_lp")" 'BEGIN { printf "%.3f", 1000 / r }')"
+            "$(per 1000 "$(field rate "$_lo")" 1)" \
+            "$(per 1000 "$(field rate "$_lp")" 1)"
         bench_pair "1000-rule pcre table: load" "CPU ms/start" down \
-            "$(awk -v c="$(field cpu "$_lo")" -v n="$MT_LOADS" 'BEGIN { printf "%.3f", c * 1000 / n }')" \
-            "$(awk -v c="$(field cpu "$_lp")" -v n="$MT_LOADS" 'BEGIN { printf "%.3f", c * 1000 / n }')"
+            "$(per "$(field cpu "$_lo")" "$MT_LOADS" 1000)" \
+            "$(per "$(field cpu "$_lp")" "$MT_LOADS" 1000)"
         bench_pair "1000-rule pcre table: lookups" "lookups/s" up \
-            "$(awk -v w="$(field wall "$_qo")" -v n="$MT_KEYS" 'BEGIN { printf "%.1f", n / w }')" \
-            "$(awk -v w="$(field wall "$_qp")" -v n="$MT_KEYS" 'BEGIN { printf "%.1f", n / w }')"
+            "$(per "$MT_KEYS" "$(field wall "$_qo")" 1)" \
+            "$(per "$MT_KEYS" "$(field wall "$_qp")" 1)"
         bench_pair "1000-rule pcre table: lookups" "CPU us/lookup" down \
-            "$(awk -v c="$(field cpu "$_qo")" -v n="$MT_KEYS" 'BEGIN { printf "%.3f", c * 1e6 / n }')" \
-            "$(awk -v c="$(field cpu "$_qp")" -v n="$MT_KEYS" 'BEGIN { printf "%.3f", c * 1e6 / n }')"
+            "$(per "$(field cpu "$_qo")" "$MT_KEYS" 1e6)" \
+            "$(per "$(field cpu "$_qp")" "$MT_KEYS" 1e6)"
         _r=$((_r + 1))
     done
     bench_report "1000-rule pcre table: load" "ms/start" down
@@ -127,8 +127,8 @@ mt_testmode() {
         _p=$(mt_loop "postmap -bhmq" -n "$MT_TESTS" $_args -- postmap -c "$B/mt/pf" -bhm -q - "pcre:$B/mt/h1000") || return 1
         bench_pair "$_name" "msgs/s" up "$(field rate "$_o")" "$(field rate "$_p")"
         bench_pair "$_name" "CPU ms/msg" down \
-            "$(awk -v c="$(field cpu "$_o")" -v n="$MT_TESTS" 'BEGIN { printf "%.3f", c * 1000 / n }')" \
-            "$(awk -v c="$(field cpu "$_p")" -v n="$MT_TESTS" 'BEGIN { printf "%.3f", c * 1000 / n }')"
+            "$(per "$(field cpu "$_o")" "$MT_TESTS" 1000)" \
+            "$(per "$(field cpu "$_p")" "$MT_TESTS" 1000)"
         bench_pair "$_name" "peak RSS KB" down "$(field maxrss_kb "$_o")" "$(field maxrss_kb "$_p")"
         _r=$((_r + 1))
     done

@@ -105,8 +105,8 @@ ps_case() {
         fi
         bench_pair "$_name" "msgs/s" up "$(field rate "$_line_ours")" "$(field rate "$_line_peer")"
         bench_pair "$_name" "CPU ms/msg" down \
-            "$(awk -v c="$(field cpu "$_line_ours")" -v n="$_cn" 'BEGIN { printf "%.4f", c * 1000 / n }')" \
-            "$(awk -v c="$(field cpu "$_line_peer")" -v n="$_cn" 'BEGIN { printf "%.4f", c * 1000 / n }')"
+            "$(per "$(field cpu "$_line_ours")" "$_cn" 1000)" \
+            "$(per "$(field cpu "$_line_peer")" "$_cn" 1000)"
         bench_pair "$_name" "peak RSS KB" down "$(field maxrss_kb "$_line_ours")" "$(field maxrss_kb "$_line_peer")"
         _r=$((_r + 1))
     done
