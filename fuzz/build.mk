@@ -36,6 +36,7 @@ FUZZ_SRCS_fuzz-milterd-engine := milterd/action.c milterd/engine.c milterd/engin
 FUZZ_SRCS_fuzz-milter-reply := mta-core/milter_proto.c mta-core/milter_msg.c mta-core/smtpd_msg.c
 FUZZ_SRCS_fuzz-smtpd := mta-core/smtpd_content.c mta-core/smtpd_parse.c
 FUZZ_SRCS_fuzz-smtp-reply := mta-core/smtp_reply.c mta-core/smtp_mime.c mta-core/masq_addr.c
+FUZZ_SRCS_fuzz-queue-file := mta-core/queue_read.c mta-core/queue_rec.c
 
 FUZZ_TARGETS := $(patsubst %.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_LIB_OBJS := $(patsubst %.c,fuzz/obj/%.o,$(wildcard libmatch/*.c))
